@@ -1,0 +1,1 @@
+"""tapegrad.compiler: from a recorded tape to an optimised, cached backward program."""

@@ -1,0 +1,93 @@
+"""Per-thread recording state: grad mode, active tapes and tracing.
+
+All of it lives in one ``ContextVar`` so that the per-operation path reads a single
+object, and so that two threads (or two asyncio tasks) recording at once never see each
+other's tapes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+
+class State(NamedTuple):
+    """What the current thread is recording."""
+
+    grad_enabled: bool = True
+    tapes: tuple = ()  # active ``Tape`` objects, innermost last
+    tracing: Any = None  # a compiler trace context, or None
+    anomaly: bool = False  # detect_anomaly() is on
+    nested: int = 0  # depth of enclosing grad transforms
+
+
+_STATE: contextvars.ContextVar[State] = contextvars.ContextVar("tapegrad_state", default=State())  # noqa: B039 (immutable)
+get_state = _STATE.get
+
+
+class _StateOverride:
+    """A context manager (and decorator) that swaps fields of the recording state."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, **fields: Any) -> None:
+        self._fields = fields
+        self._token = None
+
+    def __enter__(self):
+        self._token = _STATE.set(_STATE.get()._replace(**self._fields))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _STATE.reset(self._token)
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)(**self._fields):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_StateOverride):
+    """Disable recording: operations inside produce tensors without ``grad_fn``.
+
+    Usable as a context manager or a decorator, like ``torch.no_grad``.
+
+    Examples
+    --------
+    >>> import tapegrad as tg
+    >>> x = tg.tensor([1.0], requires_grad=True)
+    >>> with tg.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self) -> None:
+        super().__init__(grad_enabled=False)
+
+
+class enable_grad(_StateOverride):
+    """Re-enable recording inside a ``no_grad`` region (context manager or decorator)."""
+
+    def __init__(self) -> None:
+        super().__init__(grad_enabled=True)
+
+
+def set_state(**fields: Any) -> contextvars.Token:
+    """Replace fields of the current state; returns a token for :func:`reset_state`."""
+    return _STATE.set(_STATE.get()._replace(**fields))
+
+
+def reset_state(token: contextvars.Token) -> None:
+    """Undo a :func:`set_state`."""
+    _STATE.reset(token)
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are currently recorded."""
+    return _STATE.get().grad_enabled

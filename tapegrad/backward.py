@@ -1,0 +1,292 @@
+"""The backward driver: one reverse sweep over the records that lead to the outputs.
+
+Like HIPS autograd's ``backward_pass``: find the nodes reachable from the outputs with
+an explicit stack (no recursion, so a 100 000-op chain is fine), visit them in reverse
+recording order, and accumulate gradients in a dict that pops each node's gradient as it
+is consumed. Broadcasting is undone here, once, for every rule: a gradient whose shape
+differs from its input's shape is summed down to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ._state import _STATE, reset_state, set_state
+from .backend import backend_of
+from .tensor import Tensor, _make, tensor
+
+_FREED = (
+    "backward: trying to backward through the graph a second time (or directly access "
+    "saved values after they have already been freed). Saved values are freed when you "
+    "call .backward() or tape.gradient(); specify retain_graph=True (or use a persistent "
+    "tape) if you need to backward through the graph a second time."
+)
+
+
+def _seed(y: Tensor, g: Any) -> Tensor:
+    """The starting gradient for output ``y``: ones for one element, else ``g``."""
+    if g is None:
+        n = 1
+        for s in y.data.shape:
+            n *= s
+        if n != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for one-element outputs; "
+                f"this output has shape {y.shape}, so pass gradient= of that shape"
+            )
+        xp = backend_of(y.data).xp
+        return _make(xp.ones_like(y.data), None, 0, False)
+    if not isinstance(g, Tensor):
+        g = tensor(g, dtype=y.data.dtype) if backend_of(g) is None else Tensor(g)
+    if g.shape != y.shape:
+        raise RuntimeError(
+            f"backward: gradient has shape {g.shape} but the output has shape {y.shape}; "
+            "they must match"
+        )
+    return g
+
+
+def _reachable(roots: Sequence[Tensor]) -> list:
+    """Nodes reachable from ``roots`` through arguments that require grad, by seq."""
+    seen = set()
+    stack = []
+    for r in roots:
+        if r._node is not None and r._rg and id(r._node) not in seen:
+            seen.add(id(r._node))
+            stack.append(r._node)
+    nodes = []
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        args = node.args
+        if args is None:
+            raise RuntimeError(_FREED)
+        for a in args:
+            if type(a) is Tensor and a._rg:
+                n = a._node
+                if n is not None and id(n) not in seen:
+                    seen.add(id(n))
+                    stack.append(n)
+    nodes.sort(key=_seq_key, reverse=True)
+    return nodes
+
+
+def _seq_key(node) -> int:
+    return node.seq
+
+
+def _unbroadcast(g: Tensor, like: Tensor) -> Tensor:
+    """Sum ``g`` down to ``like``'s shape and cast to its dtype (undo broadcasting)."""
+    from .primitives import astype, sum_to
+
+    if g.data.shape != like.data.shape:
+        g = sum_to(g, tuple(like.data.shape))
+    if g.data.dtype != like.data.dtype:
+        g = astype(g, like.data.dtype)
+    return g
+
+
+def _add(a, b):
+    if a is None:
+        return b
+    return a + b
+
+
+def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None, sources: Sequence[Tensor] | None = None):
+    """Run the backward sweep from ``roots`` seeded with ``grads``.
+
+    With ``sources`` given, return their gradients (None where unconnected) and leave
+    every ``.grad`` untouched; otherwise accumulate into the ``.grad`` of the leaves
+    (all of them, or only ``inputs``) and return None.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    for r in roots:
+        if not isinstance(r, Tensor) or not r._rg:
+            raise RuntimeError(
+                "backward: the output does not require grad and has no grad_fn; did you "
+                "forget requires_grad=True on an input, or compute it under no_grad()?"
+            )
+    seeds = [_seed(r, g) for r, g in zip(roots, grads)]
+    nodes = _reachable(roots)
+
+    # Which leaves collect gradients, and which node outputs are captured (sources).
+    want_leaf = want_node = useful = None
+    if sources is not None:
+        want_leaf = {id(s) for s in sources if s._node is None}
+        want_node = {(id(s._node), s._idx) for s in sources if s._node is not None}
+        nodes, useful = _prune(nodes, want_leaf, want_node)
+    elif inputs is not None:
+        want_leaf = {id(s) for s in inputs}
+
+    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, gradient]
+    captured: dict[tuple, Any] = {}
+    node_grads: dict[int, Any] = {}
+    token = set_state(grad_enabled=create_graph)
+    try:
+        for r, g in zip(roots, seeds):
+            if r._node is None:
+                _accumulate_leaf_grad(leaf_grads, want_leaf, r, g)
+            else:
+                _accumulate(node_grads, r._node, r._idx, g)
+        anomaly = _STATE.get().anomaly
+        for node in nodes:
+            g = node_grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node.args is None:
+                raise RuntimeError(_FREED)
+            multi = node.prim.multiple_results
+            if multi:
+                g = _fill_missing(node, g)
+            if node.hooks or node.retained:
+                g = ([_visit_output(node, i, gi) for i, gi in enumerate(g)] if multi
+                     else _visit_output(node, 0, g))
+            if want_node:
+                for i, gi in enumerate(g if multi else (g,)):
+                    if (id(node), i) in want_node:
+                        captured[(id(node), i)] = gi
+                if id(node) not in useful:
+                    continue  # a captured source with no other source behind it
+            results = _apply_vjp(node, tuple(g) if multi else g)
+            if anomaly:
+                _check_finite(node, results)
+            for a, ga in zip(node.args, results):
+                if ga is None or type(a) is not Tensor or not a._rg:
+                    continue
+                ga = _unbroadcast(ga, a)
+                if a._node is None:
+                    _accumulate_leaf_grad(leaf_grads, want_leaf, a, ga)
+                else:
+                    _accumulate(node_grads, a._node, a._idx, ga)
+            if not retain_graph:
+                node.free()
+    finally:
+        reset_state(token)
+
+    if sources is not None:
+        out = []
+        for s in sources:
+            if s._node is None:
+                entry = leaf_grads.get(id(s))
+                out.append(None if entry is None else entry[1])
+            else:
+                out.append(captured.get((id(s._node), s._idx)))
+        return out
+    for leaf, g in leaf_grads.values():
+        _store_leaf_grad(leaf, g, create_graph)
+    return None
+
+
+def _accumulate_leaf_grad(leaf_grads: dict, want: set | None, leaf: Tensor, g) -> None:
+    if want is not None and id(leaf) not in want:
+        return
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def _prune(nodes: list, want_leaf: set, want_node: set) -> tuple[list, set]:
+    """Keep the nodes on some path from a source to a root.
+
+    Returns the kept nodes (still in reverse seq order) and the ids of those whose VJP
+    must run (a source's own node runs only when another source lies behind it).
+    """
+    useful: set[int] = set()
+    for node in reversed(nodes):  # ascending seq: inputs before their users
+        for a in node.args:
+            if type(a) is Tensor and a._rg:
+                if a._node is None:
+                    hit = id(a) in want_leaf
+                else:
+                    hit = id(a._node) in useful or (id(a._node), a._idx) in want_node
+                if hit:
+                    useful.add(id(node))
+                    break
+    source_nodes = {key[0] for key in want_node}
+    kept = [n for n in nodes if id(n) in useful or id(n) in source_nodes]
+    return kept, useful
+
+
+def _accumulate(node_grads: dict, node, idx: int, g) -> None:
+    key = id(node)
+    if node.prim.multiple_results:
+        slots = node_grads.get(key)
+        if slots is None:
+            slots = node_grads[key] = [None] * len(node.out)
+        slots[idx] = _add(slots[idx], g)
+    else:
+        node_grads[key] = _add(node_grads.get(key), g)
+
+
+def _fill_missing(node, g: list) -> list:
+    """Zeros for the outputs of a multi-output node that received no gradient."""
+    out = []
+    for o, gi in zip(node.out, g):
+        if gi is None:
+            gi = _make(backend_of(o).xp.zeros_like(o), None, 0, False)
+        out.append(gi)
+    return out
+
+
+def _run_hooks(hooks: list, g):
+    for hook in hooks:
+        new = hook(g)
+        if new is not None:
+            g = new if isinstance(new, Tensor) else Tensor(new)
+    return g
+
+
+def _visit_output(node, idx: int, g):
+    """Run the hooks of output ``idx`` and fill ``.grad`` if it is retained."""
+    if node.hooks and idx in node.hooks:
+        g = _run_hooks(node.hooks[idx], g)
+    if node.retained and idx in node.retained:
+        t = node.retained[idx]()
+        if t is not None:
+            t._grad = g if t._grad is None else t._grad + g
+    return g
+
+
+def _apply_vjp(node, g):
+    prim = node.prim
+    if prim.saves_output:
+        if prim.multiple_results:
+            out = tuple(_make(o, node, i, True) for i, o in enumerate(node.out))
+        else:
+            out = _make(node.out, node, 0, True)
+        return prim.vjp(g, *node.args, out=out, **node.params)
+    return prim.vjp(g, *node.args, **node.params)
+
+
+def _store_leaf_grad(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
+    """Run a leaf's hooks, then accumulate into ``leaf.grad``."""
+    if leaf._hooks:
+        g = _run_hooks(leaf._hooks, g)
+    if not create_graph and g._node is not None:
+        g = g.detach()
+    if leaf._grad is None:
+        leaf._grad = g
+    else:
+        token = set_state(grad_enabled=create_graph)
+        try:
+            leaf._grad = leaf._grad + g
+        finally:
+            reset_state(token)
+
+
+def _check_finite(node, results) -> None:
+    for r in results:
+        if r is None:
+            continue
+        xp = backend_of(r.data).xp
+        if not bool(xp.all(xp.isfinite(r.data))):
+            where = f" (recorded at {node.site})" if node.site else ""
+            raise FloatingPointError(
+                f"detect_anomaly: the backward of {node.name()} (primitive "
+                f"'{node.prim.name}'){where} produced a NaN or inf gradient"
+            )

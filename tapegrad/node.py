@@ -1,0 +1,93 @@
+"""Records of the Wengert list.
+
+A :class:`Node` is one recorded application of a primitive: the primitive, its
+arguments (tensors, arrays or Python numbers), its parameters, and the output value when
+the primitive's VJP needs it. A tensor produced by an operation points at its node and
+its output index; ``tensor.grad_fn`` is that node, in PyTorch's terms.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .primitive import Primitive
+
+_seq = itertools.count()
+
+
+class Node:
+    """One record: ``outputs = prim(*args, **params)``.
+
+    Nodes are numbered in recording order (``seq``), so a node's inputs always have
+    smaller numbers than the node itself: reverse ``seq`` order is a valid order for the
+    backward sweep.
+    """
+
+    __slots__ = ("prim", "args", "params", "out", "seq", "variant", "hooks", "retained",
+                 "site", "__weakref__")
+
+    def __init__(self, prim: Primitive, args: tuple, params: dict, out: Any, variant: int):
+        self.prim = prim
+        self.args = args  # None once freed by a backward pass without retain_graph
+        self.params = params
+        self.out = out  # output data (tuple for multi-output), or None if not saved
+        self.seq = next(_seq)
+        self.variant = variant
+        self.hooks = None  # {output index: [hook, ...]} for register_hook on non-leaves
+        self.retained = None  # {output index: weakref to tensor} for retain_grad()
+        self.site = None  # "file:line" of the recording call, under detect_anomaly
+
+    def name(self) -> str:
+        """PyTorch-style name, e.g. ``"MulBackward1"``."""
+        return f"{self.prim.grad_name}Backward{self.variant}"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        """Pairs ``(node or AccumulateGrad or None, output index)``, one per argument."""
+        from .tensor import Tensor
+
+        if self.args is None:
+            return ()
+        pairs = []
+        for a in self.args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                if a._node is None:
+                    pairs.append((AccumulateGrad(a), 0))
+                else:
+                    pairs.append((a._node, a._idx))
+            else:
+                pairs.append((None, 0))
+        return tuple(pairs)
+
+    def free(self) -> None:
+        """Drop the saved values (after a backward pass without ``retain_graph``)."""
+        self.args = None
+        self.out = None
+
+
+class AccumulateGrad:
+    """The sink that accumulates a leaf tensor's gradient into ``.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    next_functions = ()

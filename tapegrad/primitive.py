@@ -1,0 +1,173 @@
+"""The primitive registry and ``bind``, the one per-operation path.
+
+A :class:`Primitive` declares, in one place, everything the rest of tapegrad needs to
+know about an operation: how to compute it on any array namespace, its VJP rule
+(written with tapegrad operations, so it runs eagerly, is recorded under
+``create_graph=True`` and is traced by the compiler), whether it is elementwise, and its
+PyTorch-style ``grad_fn`` name. The eager engine, higher-order gradients and the compiler
+all read this one registry.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._state import _STATE
+from .backend import NUMPY, backend_of
+from .node import Node
+
+registry: dict[str, Primitive] = {}
+
+
+class Primitive:
+    """An operation tapegrad knows how to compute and differentiate.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, NumPy's spelling (``"multiply"``).
+    impl : callable
+        ``impl(xp, *arrays, **params) -> array`` (a tuple of arrays when
+        ``multiple_results``). ``xp`` is the inputs' array namespace.
+    vjp : callable or None
+        ``vjp(g, *args, **params) -> tuple`` with one entry per argument (None for "no
+        gradient"). ``args`` are the recorded arguments (tensors, arrays or numbers);
+        when ``saves_output`` the output tensor is passed as ``out=``. None marks a
+        primitive without a gradient (comparisons, ``floor``); its outputs never
+        require grad.
+    grad_name : str
+        Stem of the ``grad_fn`` name: ``"Mul"`` gives ``MulBackward0``.
+    elementwise : bool
+        Output element i depends only on input elements i (after broadcasting). The
+        compiler fuses runs of such primitives.
+    xp_name : str or None
+        Name of the namespace function that ``impl`` calls unchanged, so generated code
+        can call it directly.
+    numexpr : str or None
+        A numexpr expression template over ``{0}``, ``{1}``..., for fused CPU kernels.
+    saves_output : bool
+        The VJP needs the output value (``exp``, ``tanh``, ``sqrt``...).
+    variant : callable or None
+        ``variant(args) -> int`` picks the ``BackwardN`` suffix, following PyTorch's
+        overload numbering (``x * 0.2`` is ``MulBackward1``).
+    multiple_results : bool
+        ``impl`` returns a tuple; the VJP receives a tuple of output gradients.
+    """
+
+    __slots__ = ("name", "impl", "vjp", "grad_name", "elementwise", "xp_name", "numexpr",
+                 "saves_output", "variant", "multiple_results", "doc", "__dict__")
+
+    def __init__(self, name: str, impl: Callable, vjp: Callable | None, *,
+                 grad_name: str | None = None, elementwise: bool = False,
+                 xp_name: str | None = None, numexpr: str | None = None,
+                 saves_output: bool = False, variant: Callable | None = None,
+                 multiple_results: bool = False, doc: str = "") -> None:
+        if name in registry:
+            raise ValueError(f"primitive {name!r} is already registered")
+        self.name = name
+        self.impl = impl
+        self.vjp = vjp
+        self.grad_name = grad_name or "".join(p.capitalize() for p in name.split("_"))
+        self.elementwise = elementwise
+        self.xp_name = xp_name
+        self.numexpr = numexpr
+        self.saves_output = saves_output
+        self.variant = variant
+        self.multiple_results = multiple_results
+        self.doc = doc
+        registry[name] = self
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.name!r})"
+
+    def bind(self, *args: Any, **params: Any):
+        """Apply the primitive: compute, and record a node when a gradient may flow."""
+        datas = []
+        be = None
+        rg = False  # an argument requires grad
+        tracked = False  # an argument has a node (matters only while tracing)
+        for a in args:
+            if type(a) is Tensor or isinstance(a, Tensor):
+                d = a.data
+                if a.requires_grad:
+                    rg = True
+                elif a._node is not None:
+                    tracked = True
+            else:
+                d = a
+            datas.append(d)
+            b = backend_of(d)
+            if b is not None and b is not be:
+                if be is None:
+                    be = b
+                else:
+                    raise TypeError(
+                        f"{self.name}: cannot mix {be.name} and {b.name} arrays in one "
+                        "operation; move them to one backend first"
+                    )
+        if be is None:
+            be = NUMPY
+        out = self.impl(be.xp, *datas, **params)
+        if be is NUMPY:
+            out = _ensure_ndarray(out)
+
+        if rg or tracked:
+            st = _STATE.get()
+            rg = rg and st.grad_enabled and self.vjp is not None
+            if rg or st.tracing is not None:
+                node = Node(self, args, params,
+                            out if (self.saves_output or self.multiple_results) else None,
+                            self.variant(args) if self.variant is not None else 0)
+                for tp in st.tapes:
+                    tp._records.append(node)
+                if st.anomaly:
+                    node.site = _user_site()
+                if st.tracing is not None:
+                    st.tracing.on_record(node)
+                if self.multiple_results:
+                    return tuple(_make(o, node, i, rg) for i, o in enumerate(out))
+                return _make(out, node, 0, rg)
+        if self.multiple_results:
+            return tuple(_make(o, None, 0, False) for o in out)
+        return _make(out, None, 0, False)
+
+    __call__ = bind
+
+
+def _ensure_ndarray(out):
+    # NumPy returns scalars (np.float64) from 0-d operations; tensors always hold arrays.
+    if type(out) is np.ndarray:
+        return out
+    if isinstance(out, tuple):
+        return tuple(_ensure_ndarray(o) for o in out)
+    return np.asarray(out)
+
+
+def _user_site() -> str:
+    """``file:line`` of the innermost caller outside tapegrad (for anomaly reports)."""
+    f = sys._getframe(2)
+    while f is not None and f.f_globals.get("__name__", "").startswith("tapegrad"):
+        f = f.f_back
+    if f is None:
+        return "<unknown>"
+    return f"{f.f_code.co_filename}:{f.f_lineno}"
+
+
+def primitive(name: str, impl: Callable, vjp: Callable | None = None, **meta: Any) -> Primitive:
+    """Register a primitive (see :class:`Primitive`) and return it."""
+    return Primitive(name, impl, vjp, **meta)
+
+
+def scalar_variant(args: tuple) -> int:
+    """PyTorch's overload numbering for binary arithmetic: 1 when an operand is a number."""
+    for a in args:
+        if isinstance(a, (int, float, complex)):
+            return 1
+    return 0
+
+
+from .tensor import Tensor, _make  # noqa: E402  (tensor.py imports nothing from here)

@@ -1,0 +1,58 @@
+"""Small helpers shared by the primitive definitions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
+
+
+def needs(a: Any) -> bool:
+    """Whether a gradient must be computed for argument ``a`` (saves work in VJPs)."""
+    return type(a) is Tensor and a._rg
+
+
+def norm_axis(axis, ndim: int, op: str) -> tuple[int, ...] | None:
+    """Normalise ``axis`` to a sorted tuple of non-negative ints (None: all axes)."""
+    if axis is None:
+        return None
+    if isinstance(axis, Tensor):
+        axis = axis.item()
+    axes = (axis,) if isinstance(axis, int) or hasattr(axis, "__index__") else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of bounds for an array of dimension "
+                             f"{ndim}")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def shape_of(a: Any) -> tuple[int, ...]:
+    """Shape of a tensor, array or Python number."""
+    s = getattr(a, "shape", None)
+    return () if s is None else tuple(s)
+
+
+def reduced_shape(shape: tuple, axis: tuple | None) -> tuple:
+    """``shape`` with the reduced axes kept as 1 (the ``keepdims=True`` shape)."""
+    if axis is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axis else s for i, s in enumerate(shape))
+
+
+def count(shape: tuple, axis: tuple | None) -> int:
+    """Number of elements reduced over."""
+    n = 1
+    for i, s in enumerate(shape):
+        if axis is None or i in axis:
+            n *= s
+    return n
+
+
+def data_of(a: Any) -> Any:
+    """The array inside a tensor, or ``a`` itself."""
+    return a.data if isinstance(a, Tensor) else a

@@ -1,0 +1,151 @@
+"""Reductions. Each VJP reshapes the output gradient to the ``keepdims`` shape and
+broadcasts it back over the reduced axes."""
+
+from __future__ import annotations
+
+import tapegrad.primitives as P
+
+from ..primitive import primitive
+from ._util import count, norm_axis, reduced_shape, shape_of
+
+__all__ = ['amax', 'amin', 'logsumexp', 'max', 'mean', 'min', 'prod', 'std', 'sum', 'var']
+
+
+def _expand(g, x, axis, keepdims):
+    """Output-shaped ``g`` as the keepdims shape, ready to broadcast against ``x``."""
+    if keepdims:
+        return g
+    return P.reshape(g, reduced_shape(shape_of(x), axis))
+
+
+def _sum_vjp(g, x, axis, keepdims):
+    return (P.broadcast_to(_expand(g, x, axis, keepdims), shape_of(x)),)
+
+
+sum_p = primitive("sum", lambda xp, x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
+                  _sum_vjp)
+
+
+def _mean_vjp(g, x, axis, keepdims):
+    n = count(shape_of(x), axis)
+    return (P.broadcast_to(_expand(g, x, axis, keepdims), shape_of(x)) / n,)
+
+
+mean_p = primitive("mean",
+                   lambda xp, x, axis, keepdims: xp.mean(x, axis=axis, keepdims=keepdims),
+                   _mean_vjp)
+
+
+def _prod_vjp(g, x, axis, keepdims):
+    # d prod / d x_i is the product of the other elements. Computed without division so
+    # zeros are exact: move the reduced axes last, flatten them to length n, put each
+    # x_i's place to 1 along a new axis (an n x n identity mask), and multiply.
+    shape = shape_of(x)
+    axes = tuple(range(len(shape))) if axis is None else axis
+    keep = tuple(i for i in range(len(shape)) if i not in axes)
+    perm = keep + axes
+    moved = P.transpose(x, perm)
+    lead = tuple(shape[i] for i in keep)
+    n = count(shape, axis)
+    flat = P.reshape(moved, (*lead, 1, n))
+    others = P.prod(P.where(P.eye(n, dtype=bool), 1.0, flat), axis=-1)  # (*lead, n)
+    others = P.reshape(others, tuple(shape[i] for i in perm))
+    inverse = tuple(perm.index(i) for i in range(len(shape)))
+    return (P.transpose(others, inverse) * _expand(g, x, axis, keepdims),)
+
+
+prod_p = primitive("prod",
+                   lambda xp, x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
+                   _prod_vjp)
+
+
+def _extremum_vjp(g, x, axis, keepdims, out):
+    # Ties share the gradient equally, as in JAX.
+    outk = _expand(out, x, axis, keepdims)
+    mask = P.astype(x == outk, x.dtype)
+    share = mask / P.sum(mask, axis=axis, keepdims=True)
+    return (share * _expand(g, x, axis, keepdims),)
+
+
+max_p = primitive("max", lambda xp, x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
+                  _extremum_vjp, saves_output=True)
+min_p = primitive("min", lambda xp, x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
+                  _extremum_vjp, saves_output=True)
+
+
+def _var_vjp(g, x, axis, keepdims, ddof):
+    n = count(shape_of(x), axis)
+    centered = x - P.mean(x, axis=axis, keepdims=True)
+    return (_expand(g, x, axis, keepdims) * centered * (2.0 / (n - ddof)),)
+
+
+var_p = primitive(
+    "var",
+    lambda xp, x, axis, keepdims, ddof: xp.var(x, axis=axis, keepdims=keepdims, correction=ddof),
+    _var_vjp,
+)
+
+
+def _std_vjp(g, x, axis, keepdims, ddof, out):
+    n = count(shape_of(x), axis)
+    centered = x - P.mean(x, axis=axis, keepdims=True)
+    return (_expand(g / out, x, axis, keepdims) * centered * (1.0 / (n - ddof)),)
+
+
+std_p = primitive(
+    "std",
+    lambda xp, x, axis, keepdims, ddof: xp.std(x, axis=axis, keepdims=keepdims, correction=ddof),
+    _std_vjp, saves_output=True,
+)
+
+
+def _logsumexp_impl(xp, x, axis, keepdims):
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    s = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        s = xp.reshape(s, tuple(d for i, d in enumerate(s.shape)
+                                if not (axis is None or i in axis)))
+    return s
+
+
+def _logsumexp_vjp(g, x, axis, keepdims, out):
+    outk = _expand(out, x, axis, keepdims)
+    return (_expand(g, x, axis, keepdims) * P.exp(x - outk),)
+
+
+logsumexp_p = primitive("logsumexp", _logsumexp_impl, _logsumexp_vjp, saves_output=True)
+
+
+def _reduction(prim, doc):
+    def fn(x, axis=None, keepdims=False):
+        return prim.bind(x, axis=norm_axis(axis, len(shape_of(x)), prim.name),
+                         keepdims=bool(keepdims))
+
+    fn.__name__ = fn.__qualname__ = prim.name
+    fn.__doc__ = doc
+    return fn
+
+
+sum = _reduction(sum_p, "Sum over ``axis`` (all axes by default).")  # noqa: A001
+mean = _reduction(mean_p, "Arithmetic mean over ``axis``.")
+prod = _reduction(prod_p, "Product over ``axis``; the gradient is exact with zeros.")
+max = _reduction(max_p, "Maximum over ``axis``; tied maxima share the gradient "  # noqa: A001
+                        "equally (JAX's convention).")
+min = _reduction(min_p, "Minimum over ``axis``; tied minima share the gradient "  # noqa: A001
+                        "equally (JAX's convention).")
+amax = max
+amin = min
+logsumexp = _reduction(logsumexp_p, "``log(sum(exp(x)))`` over ``axis``, computed stably.")
+
+
+def var(x, axis=None, ddof=0, keepdims=False):
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's default 0)."""
+    return var_p.bind(x, axis=norm_axis(axis, len(shape_of(x)), "var"),
+                      keepdims=bool(keepdims), ddof=ddof)
+
+
+def std(x, axis=None, ddof=0, keepdims=False):
+    """Standard deviation over ``axis`` with ``ddof`` delta degrees of freedom."""
+    return std_p.bind(x, axis=norm_axis(axis, len(shape_of(x)), "std"),
+                      keepdims=bool(keepdims), ddof=ddof)

@@ -1,0 +1,106 @@
+"""Unary elementwise functions: impl, VJP and metadata of each, in one block.
+
+``xp_name`` is the array-API spelling (``asin``), which NumPy >= 2, CuPy (through
+array-api-compat) and array-api-strict all provide.
+"""
+
+from __future__ import annotations
+
+import tapegrad.primitives as P
+
+from ..primitive import primitive
+
+__all__ = [
+    "abs", "absolute", "arcsin", "arctan", "cos", "cosh", "exp", "expm1", "identity", "log",
+    "log1p", "negative", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh",
+]
+
+
+def _unary(name, xp_name, vjp, *, grad_name=None, numexpr=None, saves_output=False, doc=""):
+    prim = primitive(
+        name, lambda xp, x, _f=xp_name: getattr(xp, _f)(x), vjp,
+        grad_name=grad_name, elementwise=True, xp_name=xp_name,
+        numexpr=numexpr, saves_output=saves_output, doc=doc,
+    )
+    return prim
+
+
+negative_p = _unary("negative", "negative", lambda g, x: (-g,), grad_name="Neg",
+                    numexpr="(-{0})", doc="Elementwise ``-x``.")
+# |x|' = sign(x), which is 0 at 0 (the JAX and PyTorch convention).
+abs_p = _unary("abs", "abs", lambda g, x: (g * P.sign(x),), numexpr="abs({0})",
+               doc="Elementwise absolute value.")
+sqrt_p = _unary("sqrt", "sqrt", lambda g, x, out: (g / (2.0 * out),), numexpr="sqrt({0})",
+                saves_output=True, doc="Elementwise square root.")
+exp_p = _unary("exp", "exp", lambda g, x, out: (g * out,), numexpr="exp({0})",
+               saves_output=True, doc="Elementwise ``e**x``.")
+expm1_p = _unary("expm1", "expm1", lambda g, x, out: (g * (out + 1.0),),
+                 numexpr="expm1({0})", saves_output=True, doc="Elementwise ``exp(x) - 1``.")
+log_p = _unary("log", "log", lambda g, x: (g / x,), numexpr="log({0})",
+               doc="Elementwise natural logarithm.")
+log1p_p = _unary("log1p", "log1p", lambda g, x: (g / (1.0 + x),), numexpr="log1p({0})",
+                 doc="Elementwise ``log(1 + x)``, accurate near 0.")
+sin_p = _unary("sin", "sin", lambda g, x: (g * P.cos(x),), numexpr="sin({0})",
+               doc="Elementwise sine.")
+cos_p = _unary("cos", "cos", lambda g, x: (-g * P.sin(x),), numexpr="cos({0})",
+               doc="Elementwise cosine.")
+tan_p = _unary("tan", "tan", lambda g, x, out: (g * (1.0 + out * out),), numexpr="tan({0})",
+               saves_output=True, doc="Elementwise tangent.")
+arcsin_p = _unary("arcsin", "asin", lambda g, x: (g / P.sqrt(1.0 - x * x),),
+                  grad_name="Asin", numexpr="arcsin({0})", doc="Elementwise inverse sine.")
+arctan_p = _unary("arctan", "atan", lambda g, x: (g / (1.0 + x * x),),
+                  grad_name="Atan", numexpr="arctan({0})", doc="Elementwise inverse tangent.")
+sinh_p = _unary("sinh", "sinh", lambda g, x: (g * P.cosh(x),), numexpr="sinh({0})",
+                doc="Elementwise hyperbolic sine.")
+cosh_p = _unary("cosh", "cosh", lambda g, x: (g * P.sinh(x),), numexpr="cosh({0})",
+                doc="Elementwise hyperbolic cosine.")
+tanh_p = _unary("tanh", "tanh", lambda g, x, out: (g * (1.0 - out * out),),
+                numexpr="tanh({0})", saves_output=True, doc="Elementwise hyperbolic tangent.")
+
+# Functions with no gradient (zero almost everywhere): their outputs never require grad.
+sign_p = _unary("sign", "sign", None, numexpr=None, doc="Elementwise sign (-1, 0, 1).")
+
+
+def _public(prim):
+    def fn(x):
+        return prim.bind(x)
+
+    fn.__name__ = prim.name
+    fn.__qualname__ = prim.name
+    fn.__doc__ = prim.doc
+    return fn
+
+
+negative = _public(negative_p)
+abs = _public(abs_p)  # noqa: A001  (NumPy's name)
+absolute = abs
+sqrt = _public(sqrt_p)
+exp = _public(exp_p)
+expm1 = _public(expm1_p)
+log = _public(log_p)
+log1p = _public(log1p_p)
+sin = _public(sin_p)
+cos = _public(cos_p)
+tan = _public(tan_p)
+arcsin = _public(arcsin_p)
+arctan = _public(arctan_p)
+sinh = _public(sinh_p)
+cosh = _public(cosh_p)
+tanh = _public(tanh_p)
+sign = _public(sign_p)
+
+
+def square(x):
+    """Elementwise ``x**2``; recorded as ``power(x, 2.0)`` (``PowBackward0``, as PyTorch)."""
+    return P.power_p.bind(x, 2.0)
+
+
+# The identity is recorded where a transform needs a distinct source tensor for a value
+# that is already part of the graph (see tapegrad.transforms); the compiler removes it.
+identity_p = primitive("identity", lambda xp, x: x, lambda g, x: (g,), grad_name="Alias",
+                       elementwise=True, numexpr="{0}")
+
+
+def identity(x):
+    """Return ``x`` as a new recorded value (gradient passes straight through)."""
+    return identity_p.bind(x)

@@ -1,0 +1,182 @@
+"""``with tg.tape() as t:`` — a scoped recording, like TensorFlow's GradientTape.
+
+Operations record a :class:`~tapegrad.node.Node` when an argument requires grad; while
+a tape is active, each new node is also appended to the tape's Wengert list. The tape
+then answers ``t.gradient(target, sources)`` without touching any ``.grad``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._state import _STATE, reset_state, set_state
+from .tensor import Tensor
+
+
+class Tape:
+    """A recording scope. Use through :func:`tape`.
+
+    Parameters
+    ----------
+    persistent : bool
+        Allow more than one :meth:`gradient` call. A non-persistent tape frees its
+        records (and their saved values) after the first call.
+    """
+
+    def __init__(self, persistent: bool = False) -> None:
+        self.persistent = persistent
+        self._records: list = []
+        self._watched: list[Tensor] = []
+        self._restore: list[Tensor] = []
+        self._token = None
+        self._used = False
+
+    # -- context manager ----------------------------------------------------------
+    def __enter__(self) -> Tape:
+        st = _STATE.get()
+        self._token = set_state(tapes=st.tapes + (self,))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        reset_state(self._token)
+        self._token = None
+
+    @property
+    def recording(self) -> bool:
+        """Whether the ``with`` block is still open."""
+        return self._token is not None
+
+    # -- sources ------------------------------------------------------------------
+    def watch(self, *tensors: Tensor) -> None:
+        """Make ``tensors`` sources: operations on them are recorded from now on.
+
+        Tensors with ``requires_grad=True`` are watched automatically. Watching a
+        constant leaf turns on its ``requires_grad`` for the rest of the block (it is
+        restored when the block ends).
+        """
+        for t in _flatten(tensors):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"tape.watch: expected tensors, got {type(t).__name__}")
+            if not t.requires_grad:
+                t.requires_grad = True
+                self._restore.append(t)
+            self._watched.append(t)
+
+    def watched(self) -> list[Tensor]:
+        """The tensors passed to :meth:`watch`."""
+        return list(self._watched)
+
+    # -- gradients ----------------------------------------------------------------
+    def gradient(self, target: Tensor, sources: Any, output_gradient: Any = None,
+                 unconnected: str = "none"):
+        """Gradient of ``target`` with respect to ``sources``.
+
+        Parameters
+        ----------
+        target : Tensor
+            What to differentiate (one element, or give ``output_gradient``).
+        sources : Tensor or list or tuple of tensors
+            Where to take gradients; the result has the same structure.
+        output_gradient : array-like, optional
+            The gradient of some scalar with respect to ``target``.
+        unconnected : {"none", "zero"}
+            What a source with no path to ``target`` gets.
+
+        Returns
+        -------
+        Tensor, list or tuple
+            Gradients shaped like ``sources``. When an enclosing tape is recording,
+            the gradient computation itself is recorded on it (nested tapes give
+            second derivatives).
+        """
+        from .backward import backward
+
+        if unconnected not in ("none", "zero"):
+            raise ValueError(f"tape.gradient: unconnected must be 'none' or 'zero', "
+                             f"got {unconnected!r}")
+        if self._used and not self.persistent:
+            raise RuntimeError(
+                "tape.gradient: a non-persistent tape can only compute one gradient; "
+                "its records were released. Use tg.tape(persistent=True) for several calls."
+            )
+        self._used = True
+        single = isinstance(sources, Tensor)
+        srcs = [sources] if single else list(sources)
+        for s in srcs:
+            if not isinstance(s, Tensor):
+                raise TypeError(f"tape.gradient: sources must be tensors, got "
+                                f"{type(s).__name__}")
+        # Record the backward pass when an enclosing tape is still recording.
+        outer = [tp for tp in _STATE.get().tapes if tp is not self]
+        create_graph = bool(outer) and _STATE.get().grad_enabled
+        if isinstance(target, Tensor) and target.requires_grad:
+            grads = backward([target], [output_gradient], sources=srcs,
+                             retain_graph=self.persistent or create_graph,
+                             create_graph=create_graph)
+        else:
+            grads = [None] * len(srcs)
+        if unconnected == "zero":
+            from .primitives import zeros_like
+
+            grads = [zeros_like(s) if g is None else g for s, g in zip(srcs, grads)]
+        if not self.persistent:
+            self._release()
+        if single:
+            return grads[0]
+        return tuple(grads) if isinstance(sources, tuple) else grads
+
+    def _release(self) -> None:
+        for t in self._restore:
+            if t._node is None:
+                t._rg = False
+        self._restore.clear()
+        self._records = []
+
+    # -- the Wengert list ---------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __iter__(self):
+        return iter(self._records)
+
+    def __str__(self) -> str:
+        from ._printing import format_records
+
+        return format_records(self._records)
+
+    def __repr__(self) -> str:
+        kind = " (persistent)" if self.persistent else ""
+        return f"<Tape with {len(self._records)} records{kind}>"
+
+    def compile(self, sources, target, **options):
+        """Turn this recording into a reusable compiled gradient program.
+
+        The program takes new values for ``sources`` (in order) and returns the
+        gradient of ``target`` with respect to each. See :mod:`tapegrad.compiler`.
+        """
+        from .compiler.api import compile_tape
+
+        return compile_tape(self, sources, target, **options)
+
+
+def tape(persistent: bool = False) -> Tape:
+    """Open a recording scope, like TensorFlow's ``GradientTape``.
+
+    Examples
+    --------
+    >>> import tapegrad as tg
+    >>> x = tg.tensor(3.0, requires_grad=True)
+    >>> with tg.tape() as t:
+    ...     y = x * x
+    >>> t.gradient(y, x)
+    tensor(6.)
+    """
+    return Tape(persistent=persistent)
+
+
+def _flatten(items):
+    for t in items:
+        if isinstance(t, (list, tuple)):
+            yield from _flatten(t)
+        else:
+            yield t

@@ -1,0 +1,396 @@
+"""The :class:`Tensor`: an array, plus where it came from.
+
+A tensor holds an array of any backend (``data``), whether gradients flow to it
+(``requires_grad``), and, when an operation produced it, the record of that operation
+(``grad_fn``) and which of its outputs it is. Arithmetic operators and NumPy-named
+methods are attached in ``_methods.py``; this file holds the state and the PyTorch-style
+bookkeeping (``grad``, ``retain_grad``, ``backward``, ``repr``).
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+
+from . import _config
+from ._state import _STATE
+from .backend import backend_of, to_numpy
+
+
+class Tensor:
+    """An array that records the operations applied to it.
+
+    Create tensors with :func:`tapegrad.tensor`. A tensor that requires grad and was
+    not produced by an operation is a *leaf*: ``backward()`` accumulates into its
+    ``.grad``. Tensors produced by operations carry ``grad_fn``.
+    """
+
+    __slots__ = ("data", "_rg", "_node", "_idx", "_grad", "_retains", "_hooks", "_version",
+                 "__weakref__")
+    # NumPy defers binary operators (ndarray * tensor) to the tensor's reflected method.
+    __array_priority__ = 1000
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        elif backend_of(data) is None:
+            data = _from_python(data, None)
+        self.data = data
+        self._node = None
+        self._idx = 0
+        self._grad = None
+        self._retains = False
+        self._hooks = None
+        self._version = 0
+        self._rg = False
+        if requires_grad:
+            self.requires_grad = True
+
+    # -- metadata -----------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape, a tuple of ints."""
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        """The data's dtype."""
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return int(np.prod(self.data.shape, dtype=np.int64))
+
+    @property
+    def device(self):
+        """The data's device (``"cpu"`` for NumPy)."""
+        return getattr(self.data, "device", "cpu")
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # -- autograd state -----------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients are computed for this tensor (settable on leaves)."""
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self._node is not None and self._rg:
+            raise RuntimeError(
+                "requires_grad: you can only change requires_grad of leaf tensors; "
+                "use .detach() to get a leaf"
+            )
+        if value and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                "requires_grad: only floating-point tensors can require gradients, "
+                f"got dtype {self.data.dtype}"
+            )
+        self._rg = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return the tensor."""
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded operation."""
+        return self._node is None or not self._rg
+
+    @property
+    def grad_fn(self):
+        """The record of the operation that produced this tensor, or None for leaves."""
+        return self._node if self._rg else None
+
+    @property
+    def grad(self):
+        """The accumulated gradient (leaves, and non-leaves after ``retain_grad()``)."""
+        if self._node is not None and self._rg and not self._retains:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                "accessed. Its .grad attribute won't be populated during backward(). "
+                "If you indeed want the .grad field to be populated for a non-leaf "
+                "Tensor, use .retain_grad() on the non-leaf Tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor(value)
+            if value.shape != self.shape:
+                raise RuntimeError(
+                    f"grad: assigned gradient has shape {value.shape}, "
+                    f"expected the tensor's shape {self.shape}"
+                )
+        self._grad = value
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` during ``backward()``."""
+        if not self._rg:
+            raise RuntimeError("retain_grad: can't retain_grad on a tensor that has "
+                               "requires_grad=False")
+        if self._node is None or self._retains:
+            return
+        self._retains = True
+        node = self._node
+        if node.retained is None:
+            node.retained = {}
+        node.retained[self._idx] = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        return self._retains
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed.
+
+        The hook may return a replacement gradient. Returns a handle whose
+        ``remove()`` unregisters it.
+        """
+        if not self._rg:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self._node
+            if node.hooks is None:
+                node.hooks = {}
+            hooks = node.hooks.setdefault(self._idx, [])
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        Parameters
+        ----------
+        gradient : array-like, optional
+            The gradient of some scalar with respect to ``self``; required unless
+            ``self`` has one element.
+        retain_graph : bool, optional
+            Keep the saved values so that backward can run through this graph again.
+            Defaults to ``create_graph``.
+        create_graph : bool
+            Record the backward pass itself, so gradients can be differentiated again.
+        inputs : sequence of tensors, optional
+            Accumulate only into these tensors' ``.grad``.
+        """
+        from .backward import backward
+
+        backward([self], [gradient], retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, outside the graph."""
+        return _make(self.data, None, 0, False)
+
+    # -- conversions --------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied to host for GPU tensors), without graph."""
+        _note_read(self)
+        return to_numpy(self.data)
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if _size(self.data) != 1:
+            raise ValueError(
+                f"item: only one-element tensors can be converted to Python scalars, "
+                f"got shape {self.shape}"
+            )
+        _note_read(self)
+        return to_numpy(self.data).reshape(()).item()
+
+    def tolist(self):
+        """The data as nested Python lists."""
+        _note_read(self)
+        return to_numpy(self.data).tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        a = to_numpy(self.data)
+        return a if dtype is None else a.astype(dtype)
+
+    def __bool__(self) -> bool:
+        if _size(self.data) != 1:
+            raise ValueError(
+                f"bool: the truth value of a tensor with {_size(self.data)} elements is "
+                "ambiguous; use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub":
+            raise TypeError("__index__: only integer tensors can be used as an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return _format(self)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+
+class _HookHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _make(data, node, idx: int, rg: bool) -> Tensor:
+    """Fast constructor used by every operation (no argument checks)."""
+    t = Tensor.__new__(Tensor)
+    t.data = data
+    t._rg = rg
+    t._node = node
+    t._idx = idx
+    t._grad = None
+    t._retains = False
+    t._hooks = None
+    t._version = 0
+    return t
+
+
+def _size(a) -> int:
+    n = 1
+    for s in a.shape:
+        n *= s
+    return n
+
+
+def _note_read(t: Tensor) -> None:
+    # While the compiler traces a function, Python-level reads of traced values
+    # become guards of the compiled program.
+    st = _STATE.get()
+    if st.tracing is not None and (t._node is not None or t._rg):
+        st.tracing.on_read(t)
+
+
+def _from_python(data, dtype):
+    """Python numbers and (nested) lists: floats and ints become the default dtype."""
+    arr = np.asarray(data)
+    if dtype is not None:
+        return arr.astype(dtype)
+    if arr.dtype.kind in "iuf":
+        return arr.astype(_config.get_default_dtype())
+    if arr.dtype.kind == "c":
+        return arr.astype(np.result_type(_config.get_default_dtype(), np.complex64))
+    if arr.dtype.kind == "O":
+        raise TypeError(f"tensor: could not convert {type(data).__name__} to an array "
+                        "of numbers")
+    return arr
+
+
+def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Create a tensor (a leaf) from array-like data.
+
+    Parameters
+    ----------
+    data : array-like
+        A NumPy, CuPy or array-API array (its dtype is kept), a tensor (its data is
+        copied), or Python numbers and nested lists (floats and ints become the
+        default dtype, float32 unless changed with :func:`set_default_dtype`).
+    dtype : dtype-like, optional
+        Convert to this dtype.
+    requires_grad : bool
+        Record operations on this tensor so gradients can flow to it.
+
+    Returns
+    -------
+    Tensor
+
+    Examples
+    --------
+    >>> import tapegrad as tg
+    >>> tg.tensor([1.0, 2.0], requires_grad=True)
+    tensor([1., 2.], requires_grad=True)
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    be = backend_of(data)
+    if be is None:
+        arr = _from_python(data, dtype)
+    else:
+        arr = be.xp.asarray(data, copy=True)
+        if dtype is not None:
+            arr = be.xp.astype(arr, _dtype_for(be, dtype))
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def _dtype_for(be, dtype):
+    if be.xp is np or be.name == "cupy":
+        return np.dtype(dtype)
+    if isinstance(dtype, str):
+        return getattr(be.xp, dtype)
+    return dtype
+
+
+# -- repr, following PyTorch's printing ---------------------------------------------
+def _format(t: Tensor) -> str:
+    a = to_numpy(t.data)
+    body = _format_array(a)
+    extras = []
+    if a.dtype != _config.get_default_dtype() and a.dtype not in (np.int64, np.bool_):
+        extras.append(f"dtype={a.dtype}")
+    if t._rg:
+        if t._node is not None:
+            extras.append(f"grad_fn={t._node!r}")
+        else:
+            extras.append("requires_grad=True")
+    return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+def _format_array(a: np.ndarray) -> str:
+    if a.dtype.kind == "f" and a.size:
+        finite = a[np.isfinite(a)]
+        amax = np.abs(finite).max() if finite.size else 0.0
+        nonzero = np.abs(finite[finite != 0])
+        amin = nonzero.min() if nonzero.size else 0.0
+        if finite.size and np.all(finite == np.round(finite)) and amax < 1e8:
+            def fmt(v):
+                return f"{v:.0f}." if np.isfinite(v) else str(v)
+        elif amax >= 1e8 or (amin and amin < 1e-4) or (amin and amax / amin > 1e3):
+            def fmt(v):
+                return f"{v:.4e}"
+        else:
+            def fmt(v):
+                return f"{v:.4f}"
+        return np.array2string(a, separator=", ", prefix="tensor(",
+                               formatter={"float_kind": fmt}, threshold=1000)
+    return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000)
