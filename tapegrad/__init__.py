@@ -13,9 +13,10 @@ backward program (see :mod:`tapegrad.compiler`, imported on first use).
 
 from __future__ import annotations
 
-from . import _methods  # noqa: F401  (attaches operators to Tensor)
+from . import _methods, viz  # noqa: F401  (_methods attaches operators to Tensor)
 from ._config import get_default_dtype, set_default_dtype
 from ._state import enable_grad, is_grad_enabled, no_grad
+from .explain import explain_grad
 from .node import AccumulateGrad, Node
 from .primitive import Primitive, registry
 from .primitives import *  # noqa: F401,F403  (NumPy-named functions)

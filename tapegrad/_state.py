@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -21,6 +22,7 @@ class State(NamedTuple):
     tracing: Any = None  # a compiler trace context, or None
     anomaly: bool = False  # detect_anomaly() is on
     nested: int = 0  # depth of enclosing grad transforms
+    no_grad_site: Any = None  # (file, line) of the innermost user no_grad(), for explain_grad
 
 
 _STATE: contextvars.ContextVar[State] = contextvars.ContextVar("tapegrad_state", default=State())  # noqa: B039 (immutable)
@@ -44,9 +46,13 @@ class _StateOverride:
         _STATE.reset(self._token)
 
     def __call__(self, fn: Callable) -> Callable:
+        fields = dict(self._fields)
+        if "no_grad_site" in fields:  # a decorated function: point at its definition
+            fields["no_grad_site"] = (fn.__code__.co_filename, fn.__code__.co_firstlineno)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)(**self._fields):
+            with _StateOverride(**fields):
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -68,14 +74,20 @@ class no_grad(_StateOverride):
     """
 
     def __init__(self) -> None:
-        super().__init__(grad_enabled=False)
+        super().__init__(grad_enabled=False, no_grad_site=None)
+
+    def __enter__(self):
+        # Remember where recording was switched off, so explain_grad can point at it.
+        f = sys._getframe(1)
+        self._fields["no_grad_site"] = (f.f_code.co_filename, f.f_lineno)
+        return super().__enter__()
 
 
 class enable_grad(_StateOverride):
     """Re-enable recording inside a ``no_grad`` region (context manager or decorator)."""
 
     def __init__(self) -> None:
-        super().__init__(grad_enabled=True)
+        super().__init__(grad_enabled=True, no_grad_site=None)
 
 
 def set_state(**fields: Any) -> contextvars.Token:

@@ -131,6 +131,9 @@ class Primitive:
                 if self.multiple_results:
                     return tuple(_make(o, node, i, rg) for i, o in enumerate(out))
                 return _make(out, node, 0, rg)
+            if st.grad_enabled or st.no_grad_site is not None:
+                # A gradient path ends here (user no_grad, or no VJP): noted for explain_grad.
+                return note_cut(self, args, out, st.no_grad_site)
         if self.multiple_results:
             return tuple(_make(o, None, 0, False) for o in out)
         return _make(out, None, 0, False)
@@ -170,4 +173,5 @@ def scalar_variant(args: tuple) -> int:
     return 0
 
 
+from .explain import note_cut  # noqa: E402
 from .tensor import Tensor, _make  # noqa: E402  (tensor.py imports nothing from here)

@@ -204,7 +204,12 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, outside the graph."""
-        return _make(self.data, None, 0, False)
+        out = _make(self.data, None, 0, False)
+        if self._rg:  # remembered (weakly) so explain_grad can say where a path was cut
+            from .explain import note_detach
+
+            note_detach(self, out)
+        return out
 
     # -- conversions --------------------------------------------------------------
     def numpy(self) -> np.ndarray:

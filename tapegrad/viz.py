@@ -1,0 +1,284 @@
+"""Pictures of what tapegrad recorded: ``tg.viz.graph(y)`` and ``tg.viz.program(fn, *args)``.
+
+Both return a :class:`Diagram`: Graphviz DOT text (``.source``) that renders to SVG or
+PNG with the ``dot`` program (Debian package ``graphviz``) and shows inline in Jupyter.
+The DOT text is written here, in a few lines, so drawing needs no Python dependency;
+only rendering needs ``dot``.
+
+``graph(y)`` draws the recorded graph behind a tensor the way the seed chapter's figure
+4.2 draws ``f(x1, x2) = 0.2 x1^2 + 0.2 x2^2 - 5``: inputs on the left, one box per
+recorded operation with its ``grad_fn`` name and output shape, the output on the right.
+Boxes are named after the Python variables that hold them in the calling frame.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Diagram", "dot_available", "graph", "program"]
+
+_FORMATS = ("svg", "png", "pdf", "jpg", "gif")
+
+# Colours: inputs that require grad (blue), constants (grey), output (green).
+_STYLE = {
+    "record": 'shape=box, style="rounded,filled", fillcolor="#f4f4f4"',
+    "output": 'shape=box, style="rounded,filled,bold", fillcolor="#d4edda"',
+    "leaf": 'shape=ellipse, style=filled, fillcolor="#cfe2ff"',
+    "const": 'shape=box, style="dashed", color="#888888", fontcolor="#555555"',
+    "freed": 'shape=box, style="rounded,dashed", color="#aaaaaa", fontcolor="#888888"',
+}
+
+
+def dot_available() -> bool:
+    """Whether Graphviz's ``dot`` program is installed (needed to render, not to draw)."""
+    return shutil.which("dot") is not None
+
+
+class Diagram:
+    """A picture as Graphviz DOT text, renderable with the ``dot`` program.
+
+    Parameters
+    ----------
+    source : str
+        The DOT text.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        lines = self.source.count("\n")
+        return f"<Diagram: {lines} lines of DOT; .source for the text, .render(path) to draw>"
+
+    def pipe(self, format: str = "svg") -> bytes:
+        """Render with ``dot`` and return the bytes (``format``: svg, png, pdf, ...).
+
+        Raises
+        ------
+        RuntimeError
+            When ``dot`` is not installed or fails.
+        """
+        if format not in _FORMATS:
+            raise ValueError(f"Diagram.pipe: format must be one of {_FORMATS}, got {format!r}")
+        exe = shutil.which("dot")
+        if exe is None:
+            raise RuntimeError(
+                "Diagram: rendering needs Graphviz's `dot` program (Debian/Ubuntu: "
+                "apt-get install graphviz; macOS: brew install graphviz); the DOT text "
+                "is in .source")
+        proc = subprocess.run([exe, f"-T{format}"], input=self.source.encode(),
+                              capture_output=True, timeout=120, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"Diagram: dot failed: {proc.stderr.decode(errors='replace')}")
+        return proc.stdout
+
+    def render(self, path: str | Path) -> Path:
+        """Write the picture to ``path``; the suffix picks the format.
+
+        ``.svg``, ``.png``, ``.pdf``... render with ``dot``; ``.dot`` and ``.gv`` write
+        the DOT text (no ``dot`` needed). Returns the path.
+        """
+        path = Path(path)
+        fmt = path.suffix.lstrip(".").lower()
+        if fmt in ("dot", "gv"):
+            path.write_text(self.source)
+        else:
+            path.write_bytes(self.pipe(fmt))
+        return path
+
+    # Jupyter shows the SVG inline when `dot` exists, else the text.
+    def _repr_svg_(self) -> str | None:
+        if not dot_available():
+            return None
+        return self.pipe("svg").decode()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {"text/plain": self.source}
+        svg = self._repr_svg_()
+        if svg is not None:
+            bundle["image/svg+xml"] = svg
+        return bundle
+
+
+# -- DOT text ---------------------------------------------------------------------
+def quote(text: str) -> str:
+    """A DOT string literal (``\\n`` separates lines of a label)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def type_str(shape, dtype) -> str:
+    """``float32[2,3]``, as the tape printer writes types."""
+    return f"{dtype}[{','.join(str(s) for s in shape)}]"
+
+
+def digraph(nodes: list[tuple[str, str, str]], edges: list[tuple[str, str, str]],
+            title: str = "", clusters: dict[str, tuple[str, list[str]]] | None = None) -> str:
+    """DOT text for ``nodes`` ``(id, label, style key or attrs)`` and ``edges``
+    ``(from, to, attrs)``; ``clusters`` maps a cluster id to ``(label, node ids)``."""
+    out = ["digraph tapegrad {",
+           '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.3, ranksep=0.4'
+           + (f", label={quote(title)}, labelloc=t" if title else "") + "];",
+           '  node [fontname="Helvetica", fontsize=10];',
+           '  edge [fontname="Helvetica", fontsize=9, color="#555555"];']
+    in_cluster = set()
+    for cid, (label, members) in (clusters or {}).items():
+        out.append(f"  subgraph cluster_{cid} {{")
+        out.append(f'    label={quote(label)}; style="rounded,filled"; fillcolor="#fff3cd"; '
+                   'color="#e0a800";')
+        for nid, nlabel, style in nodes:
+            if nid in members:
+                out.append(f"    {nid} [label={quote(nlabel)}, {_STYLE.get(style, style)}];")
+                in_cluster.add(nid)
+        out.append("  }")
+    for nid, label, style in nodes:
+        if nid not in in_cluster:
+            out.append(f"  {nid} [label={quote(label)}, {_STYLE.get(style, style)}];")
+    for a, b, attrs in edges:
+        out.append(f"  {a} -> {b}" + (f" [{attrs}]" if attrs else "") + ";")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+# -- tg.viz.graph ------------------------------------------------------------------
+def _caller_names(depth: int) -> dict:
+    """Variable names of tensors in the calling frame: key -> name."""
+    from .tensor import Tensor
+
+    frame = sys._getframe(depth)
+    names: dict = {}
+    for name, v in frame.f_locals.items():
+        if isinstance(v, Tensor) and not name.startswith("_"):
+            names.setdefault(_key(v), name)
+    return names
+
+
+def _key(t) -> tuple:
+    return ("n", id(t._node), t._idx) if t._node is not None else ("t", id(t))
+
+
+def graph(y: Any, names: dict[str, Any] | None = None, *, constants: bool = False,
+          title: str = "") -> Diagram:
+    """Draw the recorded graph behind ``y``: inputs, operations, ``grad_fn`` names, shapes.
+
+    Parameters
+    ----------
+    y : Tensor or sequence of tensors
+        The output(s) whose history to draw.
+    names : dict of str to Tensor, optional
+        Labels for tensors. By default the calling frame's local variables that hold
+        tensors name them (``x1``, ``x3``... in the seed example).
+    constants : bool
+        Also draw Python-number operands (``0.2``, ``5``). Constant tensors and arrays
+        (data) are always drawn.
+    title : str
+        A caption above the picture.
+
+    Returns
+    -------
+    Diagram
+        ``.source`` is the DOT text; ``.render("g.svg")`` draws it.
+
+    Examples
+    --------
+    >>> import tapegrad as tg
+    >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = (x * 3).sum()
+    >>> print(tg.viz.graph(y).source.count("->"))
+    2
+    """
+    from .tensor import Tensor
+
+    outs = list(y) if isinstance(y, (list, tuple)) else [y]
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"viz.graph: expected tensors, got {type(o).__name__}")
+    label_of = _caller_names(2) if names is None else {_key(v): k for k, v in names.items()}
+
+    # Collect records reachable from the outputs, without recursion.
+    records: dict[int, Any] = {}
+    shapes: dict[tuple, str] = {}
+    stack = []
+    for o in outs:
+        shapes[_key(o)] = type_str(o.shape, o.dtype)
+        if o._node is not None:
+            stack.append(o._node)
+    while stack:
+        node = stack.pop()
+        if id(node) in records:
+            continue
+        records[id(node)] = node
+        for a in node.args or ():
+            if isinstance(a, Tensor):
+                shapes.setdefault(_key(a), type_str(a.shape, a.dtype))
+                if a._node is not None:
+                    stack.append(a._node)
+    order = sorted(records.values(), key=lambda n: n.seq)
+    rid = {id(n): f"r{i}" for i, n in enumerate(order)}
+    out_keys = {_key(o) for o in outs}
+
+    nodes: list[tuple[str, str, str]] = []
+    edges: list[tuple[str, str, str]] = []
+    leaf_ids: dict[tuple, str] = {}
+
+    def leaf(t) -> str:
+        k = _key(t)
+        if k not in leaf_ids:
+            leaf_ids[k] = f"i{len(leaf_ids)}"
+            name = label_of.get(k, "")
+            kind = "leaf" if t._rg else "const"
+            extra = "" if t._rg else "\n(constant)"
+            nodes.append((leaf_ids[k], "\n".join(filter(None, [name, shapes[k]])) + extra,
+                          kind))
+        return leaf_ids[k]
+
+    n_const = 0
+    for node in order:
+        n_out = len(node.out) if node.prim.multiple_results and node.out is not None else 1
+        keys = [("n", id(node), i) for i in range(n_out)]
+        name = ", ".join(label_of[k] for k in keys if k in label_of)
+        shape = ", ".join(shapes[k] for k in keys if k in shapes)
+        if node.args is None:
+            nodes.append((rid[id(node)], f"{node.name()}\n(freed by backward)", "freed"))
+            continue
+        style = "output" if any(k in out_keys for k in keys) else "record"
+        nodes.append((rid[id(node)], "\n".join(filter(None, [name, node.name(), shape])), style))
+        for a in node.args:
+            if isinstance(a, Tensor):
+                src = rid[id(a._node)] if a._node is not None else leaf(a)
+                attrs = ""
+                if a._node is not None and a._node.prim.multiple_results:
+                    attrs = f'label="[{a._idx}]"'
+                if not a._rg:
+                    attrs = ", ".join(filter(None, [attrs, "style=dashed"]))
+                edges.append((src, rid[id(node)], attrs))
+            elif hasattr(a, "shape") and hasattr(a, "dtype"):  # a plain array: data
+                cid = f"c{n_const}"
+                n_const += 1
+                nodes.append((cid, f"{type_str(a.shape, a.dtype)}\n(constant)", "const"))
+                edges.append((cid, rid[id(node)], "style=dashed"))
+            elif constants and isinstance(a, (int, float, complex)):
+                cid = f"c{n_const}"
+                n_const += 1
+                nodes.append((cid, repr(a), "const"))
+                edges.append((cid, rid[id(node)], "style=dashed"))
+    for o in outs:
+        if o._node is None:
+            nodes.append((leaf(o), label_of.get(_key(o), "") or shapes[_key(o)], "output"))
+    # Inputs first, so dot stacks them top to bottom in order of first use.
+    nodes.sort(key=lambda n: n[0][0] != "i")
+    return Diagram(digraph(nodes, edges, title))
+
+
+def program(compiled_fn: Any, *args: Any) -> Diagram:
+    """Draw the program ``compiled_fn`` runs for ``args``: fused groups, saved values,
+    and where buffers are freed. See :mod:`tapegrad.compiler`."""
+    from .viz_program import draw_program
+
+    return draw_program(compiled_fn, *args)
