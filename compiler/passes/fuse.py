@@ -1,0 +1,175 @@
+"""Elementwise fusion: groups of elementwise equations become one fused-kernel equation.
+
+Going front to back, an elementwise equation joins the groups of the elementwise
+equations that produce its inputs, when they all compute values of the same shape (the
+kernel's iteration shape; inputs from outside may broadcast) and the merged group stays
+*convex*: no path leaves the group and comes back into it through an outside equation,
+which would make the fused equation depend on itself.
+
+A group of two or more equations becomes one :class:`~tapegrad.compiler.ir.FusedKernel`
+equation. Its body is a closed graph over fresh variables: the group's external inputs
+are its inputs, literals stay inline, and the values that are read outside the group
+(or are graph outputs) are its outputs, so intermediates read only inside the group are
+never materialised. ``kernel.meta["shape"]`` is the iteration shape. The fused equation
+goes where its last member was, unless an outside reader of an earlier member must come
+after it (a stable topological order keeps the rest in place).
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from tapegrad._printing import SHORT
+from tapegrad.primitive import registry
+
+from ..ir import Eqn, FusedKernel, Graph, Var
+
+MAX_NAME_OPS = 4  # kernel names spell out this many primitives, then count the rest
+
+
+def _fusible(e: Eqn) -> bool:
+    prim = e.prim
+    return (getattr(prim, "elementwise", False) and registry.get(prim.name) is prim
+            and not prim.multiple_results and len(e.outputs) == 1)
+
+
+def kernel_name(eqns: list) -> str:
+    """A readable kernel name from its primitives: ``fused_tanh_mul_sub``."""
+    names = [SHORT.get(e.prim.name, e.prim.name) for e in eqns]
+    if len(names) > MAX_NAME_OPS:
+        names = names[:MAX_NAME_OPS - 1] + [f"plus{len(names) - MAX_NAME_OPS + 1}"]
+    return "fused_" + "_".join(names)
+
+
+def _groups(eqns: tuple) -> list[list[int]]:
+    """Equation indices of each fusion group (every group is convex)."""
+    producer = {o: i for i, e in enumerate(eqns) for o in e.outputs}
+
+    def producers(i: int) -> set:
+        return {producer[a] for a in eqns[i].inputs if isinstance(a, Var) and a in producer}
+
+    group_of: dict[int, int] = {}  # eqn index -> group id
+    members: dict[int, set] = {}
+    outside: dict[int, set] = {}  # producers of the group's inputs outside the group
+
+    def convex(group: set, ext: set) -> bool:
+        low = min(group)
+        stack, seen = list(ext), set()
+        while stack:
+            p = stack.pop()
+            if p in group:
+                return False
+            if p < low or p in seen:
+                continue  # values made before the group cannot depend on it
+            seen.add(p)
+            stack.extend(producers(p))
+        return True
+
+    for i, e in enumerate(eqns):
+        if not _fusible(e):
+            continue
+        shape = tuple(e.outputs[0].shape)
+        group, ext = {i}, producers(i)
+        for p in sorted(producers(i)):
+            g = group_of.get(p)
+            if g is None or p in group or tuple(eqns[p].outputs[0].shape) != shape:
+                continue
+            merged = group | members[g]
+            merged_ext = (ext | outside[g]) - merged
+            if convex(merged, merged_ext):
+                group, ext = merged, merged_ext
+                del members[g], outside[g]
+        for j in group:
+            group_of[j] = i
+        members[i], outside[i] = group, ext
+    return [sorted(g) for g in members.values() if len(g) > 1]
+
+
+def _kernel_eqn(eqns: tuple, idx: list, read_outside: set) -> Eqn | None:
+    """The fused equation of a group, or None if nothing of it is read outside."""
+    group = [eqns[i] for i in idx]
+    made = {o for e in group for o in e.outputs}
+    outs = [o for e in group for o in e.outputs if o in read_outside]
+    if not outs:
+        return None
+    ext: list[Var] = []
+    for e in group:
+        for a in e.inputs:
+            if isinstance(a, Var) and a not in made and a not in ext:
+                ext.append(a)
+    fresh = {v: Var(v.shape, v.dtype) for v in (*ext, *made)}
+    body_eqns = tuple(
+        Eqn(e.prim, tuple(fresh.get(a, a) if isinstance(a, Var) else a for a in e.inputs),
+            dict(e.params), tuple(fresh[o] for o in e.outputs))
+        for e in group)
+    body = Graph(tuple(fresh[v] for v in ext), body_eqns, tuple(fresh[o] for o in outs))
+    kernel = FusedKernel(body=body, name=kernel_name(group),
+                         multiple_results=len(outs) > 1,
+                         meta={"shape": tuple(group[0].outputs[0].shape)})
+    return Eqn(kernel, tuple(ext), {}, tuple(outs))
+
+
+def fuse_elementwise(graph: Graph) -> Graph:
+    """Fuse maximal convex groups of same-shape elementwise equations.
+
+    Parameters
+    ----------
+    graph : Graph
+        The program; it is not modified.
+
+    Returns
+    -------
+    Graph
+        The program where each group of two or more elementwise equations is one
+        equation whose primitive is a :class:`~tapegrad.compiler.ir.FusedKernel`.
+        Single elementwise equations stay as they are.
+    """
+    eqns = graph.eqns
+    groups = _groups(eqns)
+    if not groups:
+        return graph
+    member_of = {i: k for k, g in enumerate(groups) for i in g}
+    readers: dict[Var, set] = {}
+    for i, e in enumerate(eqns):
+        for a in e.inputs:
+            if isinstance(a, Var):
+                readers.setdefault(a, set()).add(member_of.get(i, ("eqn", i)))
+    graph_outs = {a for a in graph.outputs if isinstance(a, Var)}
+
+    # Nodes of the new program: fused groups and the equations left alone, each with
+    # the position of its last member (the order they keep when dependencies allow).
+    nodes: list[tuple[int, Eqn]] = []
+    for k, g in enumerate(groups):
+        read_outside = {o for i in g for o in eqns[i].outputs
+                        if o in graph_outs or readers.get(o, set()) - {k}}
+        fused = _kernel_eqn(eqns, g, read_outside)
+        if fused is None:
+            continue
+        nodes.append((g[-1], fused))
+    nodes += [(i, e) for i, e in enumerate(eqns) if i not in member_of]
+    return Graph(graph.inputs, _stable_toposort(nodes), graph.outputs)
+
+
+def _stable_toposort(nodes: list[tuple[int, Eqn]]) -> tuple:
+    """Equations in dependency order, otherwise by their position (Kahn, min-heap)."""
+    producer = {o: n for n, (_, e) in enumerate(nodes) for o in e.outputs}
+    waiting = [0] * len(nodes)
+    users: list[list[int]] = [[] for _ in nodes]
+    for n, (_, e) in enumerate(nodes):
+        deps = {producer[a] for a in e.inputs if isinstance(a, Var) and a in producer}
+        waiting[n] = len(deps)
+        for d in deps:
+            users[d].append(n)
+    ready = [(pos, n) for n, (pos, _) in enumerate(nodes) if waiting[n] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, n = heapq.heappop(ready)
+        order.append(nodes[n][1])
+        for u in users[n]:
+            waiting[u] -= 1
+            if waiting[u] == 0:
+                heapq.heappush(ready, (nodes[u][0], u))
+    if len(order) != len(nodes):
+        raise AssertionError("fuse_elementwise: fused groups form a cycle")
+    return tuple(order)

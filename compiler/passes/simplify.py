@@ -1,0 +1,210 @@
+"""Algebraic simplification: a table of local rewrites, one comment each.
+
+Each entry is ``(primitive name, rule)``; ``"*"`` applies to every primitive. A rule
+gets ``m`` (see :class:`~._rewrite.Match`) and the equation's inputs and parameters and
+returns the replacement or None. ``m.const(a)`` is the number every element of ``a``
+equals (through broadcasts of literals), ``m.src(a, "neg", 0)`` is the first input of
+the ``neg`` that made ``a``, ``m.emit`` builds an equation, and ``m.convert(x)`` casts
+and broadcasts ``x`` to the output's dtype and shape (what ``x*1`` really computes).
+
+The engine accepts a replacement only if its shape and dtype equal the original
+output's, computed with NumPy's own promotion: ``x_f32 * 2.0`` stays float32, so
+``x_f32 / 2.0 -> x_f32 * 0.5`` is taken, but ``x_i64 ** 2.0 -> x*x`` (int64, not
+float64) is not.
+
+Rewrites change results by at most rounding (``x/3 -> x*(1/3)``, ``log(1+x) ->
+log1p(x)`` is more accurate) and the sign of a zero (``x+0 -> x``); never NaN/inf
+behaviour, so ``x*0 -> 0`` and ``x-x -> 0`` are absent.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..ir import Graph, Lit
+from ._rewrite import Match, commute, rewrite_to_fixpoint, table
+from ._util import xp_of_values
+
+
+def _is(m: Match, a: Any, value: float) -> bool:
+    c = m.const(a)
+    return c is not None and c == value
+
+
+def _square(m: Match, x, y):
+    if not _is(m, y, 2):
+        return None
+    c = m.convert(x)
+    return m.emit("multiply", c, c)
+
+
+def _log_of_one_plus(m: Match, x):
+    add = m.src(x, "add")
+    if add is None:
+        return None
+    a, b = add.inputs
+    y = b if _is(m, a, 1) else a if _is(m, b, 1) else None
+    return m.emit("log1p", m.convert(y)) if y is not None else None
+
+
+def _reciprocal_of(c: Lit) -> Lit | None:
+    """``1/c`` for a literal divisor that is a nonzero finite float (or int) number."""
+    v = c.value
+    if c.is_scalar:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v == 0 \
+                or not math.isfinite(v):
+            return None
+        return Lit(1.0 / v)
+    if np.dtype(v.dtype).kind != "f" or v.size > 4096:
+        return None
+    with np.errstate(all="ignore"):
+        r = 1 / v
+    if not bool(np.isfinite(r).all()) or r.dtype != v.dtype:
+        return None
+    return Lit(r)
+
+
+def _divide_by_constant(m: Match, x, y):
+    if not isinstance(y, Lit) or isinstance(x, Lit):
+        return None
+    r = _reciprocal_of(y)
+    return m.emit("multiply", x, r) if r is not None else None
+
+
+def _compose_transpose(m: Match, x, axes):
+    inner = m.src(x, "transpose")
+    if inner is None:
+        return None
+    first = inner.params["axes"]
+    return m.emit("transpose", inner.inputs[0], axes=tuple(first[i] for i in axes))
+
+
+def _broadcast_only_over(src_shape: tuple, shape: tuple, axes) -> bool:
+    """``broadcast_to(src, shape)`` repeats ``src`` exactly along ``axes`` and nowhere
+    else (so reducing over ``axes`` only counts copies)."""
+    pad = (1,) * (len(shape) - len(src_shape)) + tuple(src_shape)
+    reduced = range(len(shape)) if axes is None else axes
+    return all((p == 1) if k in reduced else (p == s)
+               for k, (p, s) in enumerate(zip(pad, shape)))
+
+
+def _sum_of_broadcast(m: Match, x, axis, keepdims):
+    src = m.src(x, "broadcast_to", 0)
+    if src is None or not _broadcast_only_over(src.shape, x.shape, axis):
+        return None
+    n = math.prod(s for k, s in enumerate(x.shape) if axis is None or k in axis)
+    return m.emit("multiply", m.emit("reshape", src, shape=m.out.shape), n)
+
+
+def _mean_of_broadcast(m: Match, x, axis, keepdims):
+    src = m.src(x, "broadcast_to", 0)
+    if src is None or not _broadcast_only_over(src.shape, x.shape, axis):
+        return None
+    return m.emit("reshape", src, shape=m.out.shape)
+
+
+def _sum_to_of_broadcast(m: Match, x, shape):
+    src = m.src(x, "broadcast_to", 0)
+    if src is None or tuple(src.shape) != tuple(shape):
+        return None
+    return m.emit("multiply", src, math.prod(x.shape) // max(math.prod(shape), 1))
+
+
+def _drop_broadcast_operand(m: Match, *ins, **params):
+    if not m.eqn.prim.elementwise:
+        return None
+    for i, a in enumerate(ins):
+        src = m.src(a, "broadcast_to", 0)
+        if src is None:
+            continue
+        new = ins[:i] + (src,) + ins[i + 1:]
+        if np.broadcast_shapes(*(tuple(b.shape) for b in new)) == tuple(m.out.shape):
+            return m.emit(m.eqn.prim, *new, **params)
+    return None
+
+
+def _scalar_literal_operand(m: Match, *ins, **params):
+    if not m.eqn.prim.elementwise:
+        return None
+    for i, a in enumerate(ins):
+        if not isinstance(a, Lit) or a.is_scalar or a.value.size <= 1:
+            continue
+        c = m.const(a)
+        if c is None:
+            continue
+        xp = xp_of_values([a.value])
+        new = ins[:i] + (Lit(xp.asarray(c, dtype=a.dtype)),) + ins[i + 1:]
+        if np.broadcast_shapes(*(tuple(b.shape) for b in new)) == tuple(m.out.shape):
+            return m.emit(m.eqn.prim, *new, **params)
+    return None
+
+
+# -- identities, also the symbolic zeros and ones of constant folding ----------------
+IDENTITY_RULES = [
+    ("multiply", commute(lambda m, x, y: m.convert(x) if _is(m, y, 1) else None)),  # x*1 -> x
+    ("add", commute(lambda m, x, y: m.convert(x) if _is(m, y, 0) else None)),  # x+0 -> x
+    ("subtract", lambda m, x, y: m.convert(x) if _is(m, y, 0) else None),  # x-0 -> x
+    ("subtract", lambda m, x, y: m.emit("negative", m.convert(y)) if _is(m, x, 0) else None),  # 0-x -> -x  # noqa: E501
+    ("divide", lambda m, x, y: m.convert(x) if _is(m, y, 1) else None),  # x/1 -> x
+]
+
+RULES = IDENTITY_RULES + [
+    # -- signs
+    ("multiply", commute(lambda m, x, y: m.emit("negative", m.convert(x)) if _is(m, y, -1) else None)),  # x*-1 -> -x  # noqa: E501
+    ("negative", lambda m, x: m.src(x, "negative", 0)),  # --x -> x
+    ("add", commute(lambda m, x, y: m.emit("subtract", x, m.src(y, "negative", 0)))),  # x+(-y) -> x-y  # noqa: E501
+    ("subtract", lambda m, x, y: m.emit("add", x, m.src(y, "negative", 0))),  # x-(-y) -> x+y
+    # -- powers
+    ("power", lambda m, x, y: m.convert(x) if _is(m, y, 1) else None),  # pow(x, 1) -> x
+    ("power", _square),  # pow(x, 2) -> x*x
+    ("power", lambda m, x, y: m.emit("divide", 1, m.convert(x)) if _is(m, y, -1) else None),  # pow(x, -1) -> 1/x  # noqa: E501
+    ("power", lambda m, x, y: m.emit("sqrt", m.convert(x)) if _is(m, y, 0.5) else None),  # pow(x, 0.5) -> sqrt(x), as NumPy's own fast path  # noqa: E501
+    # -- accurate forms
+    ("log", _log_of_one_plus),  # log(1+x) -> log1p(x)
+    ("subtract", lambda m, x, y: m.emit("expm1", m.src(x, "exp", 0)) if _is(m, y, 1) else None),  # exp(x)-1 -> expm1(x)  # noqa: E501
+    # -- division by a constant
+    ("divide", _divide_by_constant),  # x/c -> x*(1/c)
+    # -- shape no-ops
+    ("reshape", lambda m, x, shape: x if tuple(x.shape) == tuple(shape) else None),  # reshape to own shape -> x  # noqa: E501
+    ("reshape", lambda m, x, shape: m.emit("reshape", m.src(x, "reshape", 0), shape=shape)),  # reshape(reshape(x)) -> reshape(x)  # noqa: E501
+    ("broadcast_to", lambda m, x, shape: x if tuple(x.shape) == tuple(shape) else None),  # broadcast to own shape -> x  # noqa: E501
+    ("broadcast_to", lambda m, x, shape: m.emit("broadcast_to", m.src(x, "broadcast_to", 0), shape=shape)),  # broadcast(broadcast(x)) -> broadcast(x)  # noqa: E501
+    ("sum_to", lambda m, x, shape: x if tuple(x.shape) == tuple(shape) else None),  # sum_to own shape -> x  # noqa: E501
+    ("transpose", lambda m, x, axes: x if tuple(axes) == tuple(range(len(axes))) else None),  # transpose by identity -> x  # noqa: E501
+    ("transpose", _compose_transpose),  # transpose(transpose(x)) -> one transpose
+    ("astype", lambda m, x, dtype: x if np.dtype(x.dtype) == np.dtype(dtype) else None),  # astype to own dtype -> x  # noqa: E501
+    ("identity", lambda m, x: x),  # identity(x) -> x
+    # -- selection
+    ("where", lambda m, c, x, y: m.convert(x) if x is y else None),  # where(c, x, x) -> x
+    ("where", lambda m, c, x, y: m.convert(x) if _is(m, c, True) else None),  # where(True, x, y) -> x  # noqa: E501
+    ("where", lambda m, c, x, y: m.convert(y) if _is(m, c, False) else None),  # where(False, x, y) -> y  # noqa: E501
+    # -- reductions of broadcasts
+    ("sum", _sum_of_broadcast),  # sum(broadcast(x)) -> x * count
+    ("mean", _mean_of_broadcast),  # mean(broadcast(x)) -> x
+    ("sum_to", _sum_to_of_broadcast),  # sum_to(broadcast(x), x.shape) -> x * count
+    # -- elementwise operations broadcast by themselves
+    ("*", _drop_broadcast_operand),  # f(broadcast(y), z) -> f(y, z) when the shape stays
+    ("*", _scalar_literal_operand),  # f(full(c), z) -> f(c, z): a 0-d literal when the shape stays  # noqa: E501
+]
+
+_TABLE = table(RULES)
+
+
+def simplify(graph: Graph) -> Graph:
+    """Apply the algebraic rewrites in :data:`RULES` until none fires.
+
+    Parameters
+    ----------
+    graph : Graph
+        The program to simplify; it is not modified.
+
+    Returns
+    -------
+    Graph
+        An equivalent program (same inputs, outputs of the same shapes and dtypes).
+        Replaced equations stay in place until :func:`~.dce.dce` removes them.
+    """
+    return rewrite_to_fixpoint(graph, _TABLE)
