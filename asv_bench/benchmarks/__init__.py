@@ -1,0 +1,1 @@
+"""asv benchmarks for tapegrad; the workloads themselves live in ``tapegrad.bench``."""

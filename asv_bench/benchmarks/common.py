@@ -1,0 +1,31 @@
+"""Shared helpers: build a workload's variant, turning a skip into asv's skip.
+
+Set ``TAPEGRAD_BENCH_QUICK=1`` to run every benchmark on tiny sizes (the test suite
+does, so the suite cannot rot).
+"""
+
+from __future__ import annotations
+
+import os
+
+from tapegrad.bench.peers import VARIANTS, Skip, build
+from tapegrad.bench.workloads import WORKLOADS
+
+QUICK = os.environ.get("TAPEGRAD_BENCH_QUICK") == "1"
+
+# Gradient workloads timed in gradients.py (the per-op and long-tape ones have their own).
+GRADIENT_WORKLOADS = [name for name in WORKLOADS
+                      if not name.startswith(("op_", "tape_"))]
+ALL_VARIANTS = list(VARIANTS)
+# Variants whose buffers are NumPy arrays, so tracemalloc sees their memory.
+NUMPY_VARIANTS = ["numpy", "eager", "tape", "compiled", "autograd"]
+
+
+def prepare(workload: str, variant: str):
+    """The warmed-up callable for ``(workload, variant)``; NotImplementedError skips it."""
+    try:
+        fn = build(WORKLOADS[workload], variant, QUICK)
+    except Skip as e:
+        raise NotImplementedError(str(e)) from e
+    fn()  # warm up: jit compilation and tapegrad's compile happen here, not in timing
+    return fn

@@ -1,0 +1,66 @@
+"""Counts, not times: tape length, and the compiler's own statistics.
+
+``track_`` benchmarks record a number per commit, so a pass that stops firing (more
+equations after the passes, fewer fused groups, a larger planned peak) shows up in the
+asv history even when timings are too noisy to tell.
+"""
+
+from __future__ import annotations
+
+import tapegrad as tg
+from tapegrad.bench.peers import compiler_status
+from tapegrad.bench.workloads import WORKLOADS
+
+from .common import GRADIENT_WORKLOADS, QUICK
+
+
+class TapeRecords:
+    """Operations recorded on the tape for one forward pass."""
+
+    params = GRADIENT_WORKLOADS
+    param_names = ["workload"]
+
+    def track_records(self, workload):
+        w = WORKLOADS[workload]
+        args = list(w.make_inputs(QUICK))
+        for i in w.argnums:
+            args[i] = tg.tensor(args[i], requires_grad=True)
+        with tg.tape() as t:
+            w.function(tg, QUICK)(*args)
+        return len(t)
+
+    track_records.unit = "records"
+
+
+# Statistic name -> the keys the compiler's stats may use for it.
+_STAT_KEYS = {
+    "equations_before": ("equations_before", "eqns_before", "n_eqns_before"),
+    "equations_after": ("equations_after", "eqns_after", "n_eqns_after"),
+    "fused_groups": ("fused_groups", "n_fused", "fused"),
+    "planned_peak_bytes": ("planned_peak_bytes", "peak_bytes", "planned_peak"),
+}
+
+
+class CompilerStats:
+    """What the passes did to each workload's joint forward + backward graph."""
+
+    params = (GRADIENT_WORKLOADS, list(_STAT_KEYS))
+    param_names = ["workload", "stat"]
+    timeout = 300
+
+    def setup(self, workload, stat):
+        reason = compiler_status()
+        if reason is not None:
+            raise NotImplementedError(reason)
+        w = WORKLOADS[workload]
+        fn = tg.compile(tg.grad(w.function(tg, QUICK), argnums=w.argnums))
+        fn(*w.make_inputs(QUICK))
+        stats = getattr(fn, "stats", None)
+        stats = dict(stats() if callable(stats) else stats or {})
+        found = [stats[k] for k in _STAT_KEYS[stat] if k in stats]
+        if not found:
+            raise NotImplementedError(f"the compiler reports no {stat!r}")
+        self.value = found[0]
+
+    def track_stat(self, workload, stat):
+        return self.value
