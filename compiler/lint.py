@@ -143,3 +143,20 @@ def lint(graph: Graph) -> None:
     if problems:
         raise LintError("lint: the graph is invalid:\n  " + "\n  ".join(problems)
                         + "\n" + str(graph))
+
+
+def _matmul_rule(vals: list, params: dict) -> list:
+    # The dummy product would run NumPy's slow non-BLAS loop on zero strides: check the
+    # contracted sizes here, then multiply dummies whose contracted size is 1.
+    a, b = vals
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise ValueError(f"matmul: contracted dimensions {ka} and {kb} differ")
+    a1 = dummy(a.shape[:-1] + (1,), a.dtype)
+    b1 = dummy((1,) if b.ndim == 1 else b.shape[:-2] + (1, b.shape[-1]), b.dtype)
+    out = np.matmul(a1, b1)
+    return [(tuple(out.shape), out.dtype)]
+
+
+shape_rules["matmul"] = _matmul_rule

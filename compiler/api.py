@@ -1,0 +1,278 @@
+"""``tg.compile`` and ``tape.compile``: cached compiled programs you can call.
+
+The steady-state call is small on purpose: compute the signature, one dict lookup,
+then the generated program on the raw arrays (it unwraps tensors and wraps its results
+itself). Everything else (tracing, lowering, the passes, code generation, guards,
+``verify``) happens off that path.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tapegrad.backend import NUMPY, backend_of
+from tapegrad.tensor import Tensor
+
+from .cache import (
+    LRU,
+    Entry,
+    explain_miss,
+    guard_failure,
+    log,
+    nearest,
+    signature,
+    signature_kw,
+)
+from .codegen import generate, lowering_for, peak_bytes
+from .lower import lower
+from .pipeline import describe_stages, optimize
+from .trace import flatten, trace
+
+
+class CompiledFunction:
+    """A function compiled by :func:`compile`; call it like the original.
+
+    Attributes
+    ----------
+    fn : callable
+        The original function.
+    recompiles : list of str
+        Why each program was compiled (``"first call"``, ``"argument 0 shape
+        (128, 784) -> (64, 784)"``, a failed guard ...).
+    """
+
+    def __init__(self, fn: Callable, static_argnums: Sequence[int] = (),
+                 verify: bool = False, **options: Any) -> None:
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        self.fn = fn
+        self.static_argnums = frozenset(static_argnums)
+        self.verify = verify
+        self.cache_size = options.pop("cache_size", 64)
+        self.options = options
+        self.recompiles: list[str] = []
+        self._cache = LRU(self.cache_size)
+        self._last: Entry | None = None
+        self.__name__ = getattr(fn, "__name__", "function")
+        self.__doc__ = getattr(fn, "__doc__", None)
+        self.__wrapped__ = fn
+
+    # -- calling ----------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            key = signature_kw(args, kwargs, self.static_argnums)
+        else:
+            key = signature(args, self.static_argnums)
+        entries = self._cache.get(key)
+        if entries is not None and not self.verify:
+            entry = entries[0]
+            if not entry.guards and not entry.value_guards:
+                return entry.fn(*args, **kwargs)
+        return self._slow_call(key, entries, args, kwargs)
+
+    def _slow_call(self, key: tuple, entries: list | None, args: tuple, kwargs: dict) -> Any:
+        reason = None
+        for entry in entries or ():
+            reason = _value_guard_failure(entry, args, kwargs, self.static_argnums)
+            if reason is not None:
+                continue
+            out = entry.fn(*args, **kwargs)
+            if entry.guards:
+                out, values = out
+                reason = guard_failure(entry, values)
+                if reason is not None:
+                    continue
+            return self._check(entry, out, args, kwargs) if self.verify else out
+        if reason is None:
+            reason = explain_miss(nearest(self._cache.keys(), key), key)
+        entry = self._compile(args, kwargs, reason)
+        self._cache.put(key, entry)
+        out = entry.fn(*args, **kwargs)
+        if entry.guards:
+            out, values = out
+            bad = guard_failure(entry, values)
+            if bad is not None:  # the function reads values it computed differently
+                raise RuntimeError(f"compile: a guard fails right after tracing ({bad}); "
+                                   "the function is not deterministic")
+        return self._check(entry, out, args, kwargs) if self.verify else out
+
+    # -- compiling --------------------------------------------------------------
+    def _compile(self, args: tuple, kwargs: dict, reason: str) -> Entry:
+        opts = dict(self.options)
+        times = {}
+        t0 = time.perf_counter()
+        tr = trace(self.fn, args, kwargs, self.static_argnums)
+        t1 = time.perf_counter()
+        low = lower(tr)
+        t2 = time.perf_counter()
+        opt = optimize(low.graph, passes=opts.get("passes"), fuse=opts.get("fuse", True),
+                       check=opts.get("check", False))
+        t3 = time.perf_counter()
+        be = backend_of(tr.inputs[0].data) if tr.inputs else NUMPY
+        lowering = lowering_for(be, numexpr=opts.get("numexpr", "auto"))
+        in_structures = [(None, None if i in self.static_argnums else flatten(a, []))
+                         for i, a in enumerate(args)]
+        in_structures += [(k, flatten(v, [])) for k, v in kwargs.items()]
+        name = re.sub(r"\W", "_", self.__name__).strip("_") or "program"
+        prog = generate(opt.graph, lowering, plan=opt.plan, in_structures=tuple(in_structures),
+                        out_structure=tr.out_structure, n_results=low.n_results, name=name)
+        t4 = time.perf_counter()
+        times = {"trace": t1 - t0, "lower": t2 - t1, "passes": t3 - t2, "codegen": t4 - t3}
+        guard_names = []
+        for t, _ in tr.reads:
+            guard_names.append(f" (value of a {getattr(t._node, 'prim', None).name} result)"
+                               if t._node is not None and t._node is not tr.marker else "")
+        info = {
+            "reason": reason, "lowered": low, "optimized": opt, "program": prog,
+            "times": times, "compile_seconds": t4 - t0, "backend": be.name,
+            "signature": [describe_input(a) for a in args], "guard_names": guard_names,
+            "peak_bytes": opt.plan.peak_bytes if opt.plan is not None
+            else peak_bytes(opt.graph),
+        }
+        entry = Entry(prog.fn, low.guards, low.value_guards, info)
+        self.recompiles.append(reason)
+        log.info("compile %s: %s (%.1f ms)", self.__name__, reason, (t4 - t0) * 1e3)
+        self._last = entry
+        return entry
+
+    def _check(self, entry: Entry, out: Any, args: tuple, kwargs: dict) -> Any:
+        from .verify import verify_call
+
+        verify_call(self, entry, out, args, kwargs)
+        return out
+
+    # -- showing itself ---------------------------------------------------------
+    @property
+    def cache_entries(self) -> int:
+        """Number of compiled programs held."""
+        return len(self._cache)
+
+    def latest(self) -> Entry:
+        """The most recently compiled entry (call the function first)."""
+        if self._last is None:
+            raise RuntimeError(f"{self.__name__} has not been compiled yet: call it first")
+        return self._last
+
+    @property
+    def source(self) -> str:
+        """The Python source of the latest program."""
+        return self.latest().info["program"].source
+
+    @property
+    def graph(self):
+        """The optimised graph of the latest program."""
+        return self.latest().info["optimized"].graph
+
+    def stats(self) -> dict:
+        """Numbers about the latest program (see :meth:`explain`)."""
+        info = self.latest().info
+        opt = info["optimized"]
+        return {
+            "eqns": describe_stages(opt.stages),
+            "fused_groups": sum(1 for e in opt.graph.eqns
+                                if getattr(e.prim, "body", None) is not None),
+            "fusion": list(info["program"].notes),
+            "planned_peak_bytes": info["peak_bytes"],
+            "compile_ms": round(info["compile_seconds"] * 1e3, 2),
+            "compile_ms_by_step": {k: round(v * 1e3, 2) for k, v in info["times"].items()},
+            "cache_entries": self.cache_entries,
+            "guards": len(self.latest().guards) + len(self.latest().value_guards),
+            "recompiles": list(self.recompiles),
+        }
+
+    def explain(self, passes: bool = True) -> str:
+        """The latest program: IR before and after each pass, its source, and stats."""
+        from .report import explain
+
+        return explain(self, passes=passes)
+
+    def __str__(self) -> str:
+        if self._last is None:
+            return f"<compiled {self.__name__} (not called yet)>"
+        return self.explain()
+
+    def __repr__(self) -> str:
+        return f"<compiled {self.__name__}: {self.cache_entries} cache entries>"
+
+
+def describe_input(a: Any) -> str:
+    """An argument as the signature sees it, e.g. ``f32[128,784]``."""
+    from .cache import describe_arg
+
+    try:
+        return describe_arg(signature([a], frozenset())[0])
+    except TypeError:
+        return repr(a)
+
+
+def _value_guard_failure(entry: Entry, args: tuple, kwargs: dict,
+                         static: frozenset) -> str | None:
+    if not entry.value_guards:
+        return None
+    leaves: list = []
+    for i, a in enumerate(args):
+        if i not in static:
+            flatten(a, leaves)
+    for v in kwargs.values():
+        flatten(v, leaves)
+    for pos, want in entry.value_guards:
+        got = leaves[pos]
+        got = np.asarray(got.data if isinstance(got, Tensor) else got)
+        if got.shape != want.shape or not np.array_equal(got, want):
+            return (f"input {pos} is used as an index, so its value is part of the "
+                    "program, and it changed")
+    return None
+
+
+def compile(fn: Callable | None = None, static_argnums: Sequence[int] = (),  # noqa: A001
+            verify: bool = False, **options: Any) -> Any:
+    """Compile ``fn`` into a cached, optimised program (like ``jax.jit``).
+
+    Parameters
+    ----------
+    fn : callable
+        A function of arrays and tensors built from tapegrad operations, typically
+        ``tg.grad(f)`` or ``tg.value_and_grad(f)``.
+    static_argnums : int or sequence of int
+        Positional arguments that are compile-time constants (hashable; part of the
+        cache key). Python numbers are always treated this way.
+    verify : bool
+        Also run ``fn`` eagerly on each call; raise :class:`VerificationError` naming
+        the first diverging equation when the results differ.
+    **options
+        ``passes`` (stage names to run), ``fuse`` (bool), ``numexpr`` (``"auto"``,
+        True, False), ``check`` (lint after each pass), ``cache_size`` (entries).
+
+    Returns
+    -------
+    CompiledFunction
+
+    Examples
+    --------
+    >>> import numpy as np, tapegrad as tg
+    >>> f = tg.compile(tg.grad(lambda x: (x * x).sum()))
+    >>> f(np.array([1.0, 2.0]))
+    tensor([2., 4.], dtype=float64)
+    """
+    if fn is None:
+        return lambda f: CompiledFunction(f, static_argnums, verify, **options)
+    return CompiledFunction(fn, static_argnums, verify, **options)
+
+
+def compile_tape(tape: Any, sources: Any, target: Tensor, **options: Any) -> CompiledFunction:
+    """A reusable gradient program from a recorded tape (``t.compile(sources, target)``).
+
+    The result takes new values for ``sources`` (positionally, in order) and returns
+    the gradient of ``target`` with respect to each, shaped like ``sources`` (a single
+    tensor or a list). The recorded operations are replayed on traced values, so the
+    program is compiled per shape and dtype like any other.
+    """
+    from .replay import tape_function
+
+    fn = tape_function(tape, sources, target)
+    return CompiledFunction(fn, (), options.pop("verify", False), **options)

@@ -1,0 +1,201 @@
+"""The compilation cache: signatures, a bounded LRU, guards and recompile reasons.
+
+A call's *signature* is everything the generated program depends on besides the array
+values: each argument's shape, dtype and array type (hence backend), the values of
+static arguments and Python numbers, and the structure of list/tuple/dict arguments.
+Computing it is the first thing every call does, so the common case (a positional
+NumPy array) costs one type check and one tuple.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tapegrad.tensor import Tensor
+
+from .ir import short_dtype
+from .trace import flatten
+
+log = logging.getLogger("tapegrad.compiler")
+
+_ndarray = np.ndarray
+_TENSOR = "tensor"
+
+
+def _leaf_sig(a: Any) -> Any:
+    if isinstance(a, Tensor):
+        d = a.data
+        return (_TENSOR, type(d), tuple(d.shape), d.dtype)
+    return ("array", type(a), tuple(a.shape), a.dtype)
+
+
+def _other(a: Any, static: bool) -> Any:
+    if static:
+        try:
+            hash(a)
+        except TypeError:
+            raise TypeError(f"compile: static argument {a!r} must be hashable") from None
+        return ("static", type(a), a)
+    if isinstance(a, (list, tuple, dict)):
+        leaves: list = []
+        structure = flatten(a, leaves)
+        return ("tree", structure, tuple(_leaf_sig(x) for x in leaves))
+    if isinstance(a, Tensor) or hasattr(a, "shape"):
+        return _leaf_sig(a)
+    return ("static", type(a), a)
+
+
+def signature(args: Sequence[Any], static: frozenset) -> tuple:
+    """The cache key of a call with positional ``args``."""
+    key = []
+    for i, a in enumerate(args):
+        t = type(a)
+        if t is _ndarray and i not in static:
+            key.append((a.shape, a.dtype))
+        elif t is Tensor and i not in static:
+            d = a.data
+            key.append((_TENSOR, type(d), d.shape, d.dtype))
+        else:
+            key.append(_other(a, i in static))
+    return tuple(key)
+
+
+def signature_kw(args: Sequence[Any], kwargs: dict, static: frozenset) -> tuple:
+    """The cache key of a call with keyword arguments too."""
+    return signature(args, static) + tuple(
+        (("kw", k), _other(v, False)) for k, v in sorted(kwargs.items()))
+
+
+def describe_arg(sig: Any) -> str:
+    """One argument's signature in words, e.g. ``f32[128,784]``."""
+    if len(sig) == 2 and isinstance(sig[0], tuple):
+        return f"{short_dtype(sig[1])}[{','.join(map(str, sig[0]))}]"
+    kind = sig[0]
+    if kind == _TENSOR or kind == "array":
+        name = "tensor " if kind == _TENSOR else f"{sig[1].__name__} "
+        return f"{name}{short_dtype(sig[3])}[{','.join(map(str, sig[2]))}]"
+    if kind == "static":
+        return f"{sig[2]!r}"
+    if kind == "tree":
+        return f"{sig[1][0].__name__} of {len(sig[2])} arrays"
+    return repr(sig)
+
+
+def _shape_dtype(sig: Any) -> tuple | None:
+    if len(sig) == 2 and isinstance(sig[0], tuple):
+        return ("ndarray", sig[0], sig[1])
+    if sig[0] in (_TENSOR, "array"):
+        return (sig[1].__name__ if sig[0] == "array" else "tensor", sig[2], sig[3])
+    return None
+
+
+def _label(k: int, old: Any) -> str:
+    if isinstance(old, tuple) and len(old) == 2 and isinstance(old[0], tuple) \
+            and old[0][0] == "kw":
+        return f"keyword argument {old[0][1]!r}"
+    return f"argument {k}"
+
+
+def explain_miss(old: tuple | None, new: tuple) -> str:
+    """Why ``new`` needs its own program, compared with the nearest cached key."""
+    if old is None:
+        return "first call"
+    if len(old) != len(new):
+        return f"number of arguments {len(old)} -> {len(new)}"
+    reasons = []
+    for k, (a, b) in enumerate(zip(old, new)):
+        if a == b:
+            continue
+        what = _label(k, a)
+        if isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], tuple) and \
+                a[0] and a[0][0] == "kw":
+            a, b = a[1], b[1]
+        sa, sb = _shape_dtype(a), _shape_dtype(b)
+        if sa and sb:
+            if sa[0] != sb[0]:
+                reasons.append(f"{what} type {sa[0]} -> {sb[0]}")
+            if sa[1] != sb[1]:
+                reasons.append(f"{what} shape {sa[1]} -> {sb[1]}")
+            if sa[2] != sb[2]:
+                reasons.append(f"{what} dtype {sa[2]} -> {sb[2]}")
+        elif a[0] == "static" and b[0] == "static":
+            reasons.append(f"{what} static value {a[2]!r} -> {b[2]!r}")
+        else:
+            reasons.append(f"{what} {describe_arg(a)} -> {describe_arg(b)}")
+    return "; ".join(reasons) or "new signature"
+
+
+def nearest(keys: Sequence[tuple], new: tuple) -> tuple | None:
+    """The cached key differing from ``new`` in the fewest arguments."""
+    best, score = None, None
+    for k in keys:
+        s = len(k) != len(new), sum(a != b for a, b in zip(k, new))
+        if score is None or s < score:
+            best, score = k, s
+    return best
+
+
+@dataclass(eq=False)
+class Entry:
+    """One compiled program and what it needs to be valid.
+
+    ``guards`` are the values Python read while tracing; the program returns the same
+    quantities alongside its result, and a mismatch means this program does not
+    apply. ``value_guards`` are ``(leaf position, value)`` pairs for arguments whose
+    values were baked in; they are checked before running.
+    """
+
+    fn: Any
+    guards: tuple = ()
+    value_guards: tuple = ()
+    info: dict = field(default_factory=dict)
+
+
+class LRU:
+    """A bounded mapping from signatures to lists of entries (newest first)."""
+
+    def __init__(self, maxsize: int = 64) -> None:
+        self.maxsize = maxsize
+        self.data: OrderedDict = OrderedDict()
+
+    def get(self, key: tuple) -> Any:
+        entries = self.data.get(key)
+        if entries is not None:
+            self.data.move_to_end(key)
+        return entries
+
+    def put(self, key: tuple, entry: Entry, per_key: int = 8) -> None:
+        entries = self.data.get(key) or []
+        self.data[key] = [entry] + entries[: per_key - 1]
+        self.data.move_to_end(key)
+        while len(self.data) > self.maxsize:
+            old, _ = self.data.popitem(last=False)
+            log.info("compile cache full: evicted %s", old)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self.data.values())
+
+    def keys(self) -> list:
+        return list(self.data)
+
+
+def guard_failure(entry: Entry, values: Sequence[Any]) -> str | None:
+    """A description of the first guard that ``values`` break, or None."""
+    for k, (want, got) in enumerate(zip(entry.guards, values)):
+        got = np.asarray(got)
+        if want.shape != got.shape or not np.array_equal(
+                want, got, equal_nan=want.dtype.kind in "fc"):
+            what = entry.info.get("guard_names", [""] * len(entry.guards))[k]
+            return (f"guard {k}{what} read {_short(want)} while tracing, "
+                    f"now {_short(got)}")
+    return None
+
+
+def _short(a: np.ndarray) -> str:
+    return repr(a.item()) if a.size == 1 else f"array{list(a.shape)}"

@@ -1,0 +1,366 @@
+"""Code generation: an optimised :class:`Graph` becomes straight-line Python.
+
+One statement per equation (a fused group is one call), ``del`` after each value's last
+use, outputs written into dead buffers through ``out=`` where the memory plan says so
+and it is safe, and every function or constant the program calls bound once as a
+closure variable. The source is registered with :mod:`linecache`, so tracebacks and
+``inspect.getsource`` show the generated program, as ``torch.fx`` does.
+
+How an equation becomes a statement depends on the array library: a *lowering*
+(``LOWERINGS["numpy"]`` in :mod:`.numpy_lowering`; any other namespace falls back to
+calling each primitive's ``impl``) turns one equation into one expression.
+"""
+
+from __future__ import annotations
+
+import itertools
+import keyword
+import linecache
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from tapegrad.tensor import _make
+
+from .ir import Graph, Lit, MemoryPlan, Var
+
+_program_ids = itertools.count()
+
+
+class Program(NamedTuple):
+    """Generated code: ``fn(*arrays)`` and its source."""
+
+    fn: Any
+    source: str
+    filename: str
+    notes: tuple  # one line per fused group: how it was lowered and why
+
+
+class Emitter:
+    """Names values and binds the objects a program calls as closure variables."""
+
+    def __init__(self) -> None:
+        self.consts: dict[str, Any] = {}
+        self._by_id: dict[int, str] = {}
+        self.helpers: list[str] = []  # source of helper functions (fused kernels)
+        self.notes: list[str] = []
+
+    def bind(self, obj: Any, hint: str) -> str:
+        """A closure name for ``obj`` (the same name for the same object)."""
+        name = self._by_id.get(id(obj))
+        if name is not None:
+            return name
+        base = "".join(c if c.isalnum() or c == "_" else "_" for c in hint) or "k"
+        if base[0].isdigit() or keyword.iskeyword(base) or base in ("np", "T"):
+            base = "_" + base
+        name, n = base, 1
+        while name in self.consts:
+            name, n = f"{base}_{n}", n + 1
+        self.consts[name] = obj
+        self._by_id[id(obj)] = name
+        return name
+
+    def value(self, v: Any) -> str:
+        """Source text for a parameter or literal value: a literal when exact, else a
+        closure constant."""
+        if v is None or isinstance(v, (bool, str)):
+            return repr(v)
+        if isinstance(v, int):
+            return repr(v)
+        if isinstance(v, float) and math.isfinite(v):
+            return repr(v)
+        if isinstance(v, tuple) and all(x is None or isinstance(x, (bool, int)) for x in v):
+            return repr(v)
+        return self.bind(v, "c")
+
+    def atom(self, a: Any) -> str:
+        """Source text for an equation input."""
+        if type(a) is Lit:
+            return self.value(a.value) if a.is_scalar else self.bind(a.value, "c")
+        return name_of(a)
+
+
+def name_of(v: Var) -> str:
+    """The Python name of a variable: ``%12`` is ``v12``."""
+    return f"v{v.id}"
+
+
+# -- liveness and safe buffer reuse ---------------------------------------------------
+def last_uses(graph: Graph) -> dict:
+    """``{Var: index of the last equation reading it}`` (graph outputs never die)."""
+    last: dict = {}
+    for i, e in enumerate(graph.eqns):
+        for a in e.inputs:
+            if type(a) is Var:
+                last[a] = i
+    for a in graph.outputs:
+        if type(a) is Var:
+            last[a] = len(graph.eqns)
+    return last
+
+
+def fallback_plan(graph: Graph) -> MemoryPlan:
+    """Frees at last use, no proposals (used until ``passes.memory`` exists)."""
+    return MemoryPlan((), {}, {}, 0)
+
+
+def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict:
+    """``{eqn index: buffer Var}``: the equations that write into a dead buffer.
+
+    Every value lives in an *allocation*: a fresh result starts one, a view (reshape,
+    transpose, an alias) joins its input's. An allocation may be reused when the
+    program made it (not an argument, not a 0-d scalar), no graph output lives in it,
+    and every value in it is dead. The memory plan's proposals are taken when they
+    pass these checks; without a plan, dead allocations of the right shape and dtype
+    are reused greedily.
+    """
+    last = last_uses(graph)
+    root: dict = {}
+    members: dict = {}
+    owned: set = set()
+    handle: dict = {}  # allocation -> the variable whose name holds the whole buffer
+    for v in graph.inputs:
+        root[v] = v
+        members[v] = [v]
+    for e in graph.eqns:
+        fresh = lowering.fresh(e)
+        for v in e.outputs:
+            if fresh or not any(type(a) is Var for a in e.inputs):
+                root[v] = v
+                members[v] = [v]
+                if fresh and v.shape:
+                    owned.add(v)
+                    handle[v] = v
+            else:  # a view: it may alias every input's allocation
+                rs = {root[a] for a in e.inputs if type(a) is Var}
+                owned.difference_update(rs)
+                r = rs.pop() if len(rs) == 1 else v
+                root[v] = r
+                members.setdefault(r, []).append(v)
+    for a in graph.outputs:
+        if type(a) is Var:
+            owned.discard(root.get(a))
+    hints = {} if plan is None else {**plan.reuse, **plan.inplace}
+    greedy = plan is None
+    chosen: dict = {}
+    for i, e in enumerate(graph.eqns):
+        if len(e.outputs) != 1 or not e.outputs[0].shape or not lowering.supports_out(e):
+            continue
+        out = e.outputs[0]
+        want = (out.shape, np.dtype(out.dtype))
+        if greedy:
+            cands = [handle[r] for r in owned if (handle[r].shape,
+                                                   np.dtype(handle[r].dtype)) == want]
+        else:
+            cands = [hints[i]] if i in hints else []
+        for b in cands:
+            r = root.get(b)
+            if r not in owned or handle.get(r) is not b:
+                continue
+            if (b.shape, np.dtype(b.dtype)) != want:
+                continue
+            if any(last.get(m, -1) > i for m in members[r]):
+                continue
+            chosen[i] = b
+            root[out] = r
+            members[r].append(out)
+            handle[r] = out
+            break
+    return chosen
+
+
+# -- statements -----------------------------------------------------------------------
+def _statements(graph: Graph, plan: MemoryPlan | None, lowering: Any, em: Emitter,
+                indent: str, keep: bool = False, out_param: bool = False) -> list[str]:
+    """One line per equation, with ``del`` after last uses (none when ``keep``)."""
+    chosen = {} if keep else choose_buffers(graph, plan, lowering)
+    last = last_uses(graph)
+    # A buffer that a later equation writes into stays named until then.
+    for i, b in chosen.items():
+        last[b] = max(last.get(b, -1), i)
+    outputs = {a for a in graph.outputs if type(a) is Var}
+    dies: dict[int, list] = {}
+    if not keep:  # inputs stay alive in the caller anyway: only intermediates are freed
+        for i, e in enumerate(graph.eqns):
+            for v in e.outputs:
+                if v not in outputs:
+                    dies.setdefault(last.get(v, i), []).append(v)
+    lines = []
+    n = len(graph.eqns)
+    for i, e in enumerate(graph.eqns):
+        ins = [em.atom(a) for a in e.inputs]
+        buf = name_of(chosen[i]) if i in chosen else None
+        if out_param and i == n - 1:
+            buf = "out"
+        rhs = lowering.expr(em, e, ins, buf)
+        if getattr(e.prim, "multiple_results", False):
+            lhs = ", ".join(name_of(v) for v in e.outputs) + ("," if len(e.outputs) == 1 else "")
+        else:
+            lhs = name_of(e.outputs[0])
+        lines.append(f"{indent}{lhs} = {rhs}")
+        if i in dies:
+            lines.append(f"{indent}del {', '.join(name_of(v) for v in dies[i])}")
+    return lines
+
+
+def body_source(body: Graph, name: str, lowering: Any, em: Emitter) -> str:
+    """Source of a helper function computing a fused group's body."""
+    out_param = lowering.supports_out_body(body)
+    params = [name_of(v) for v in body.inputs] + (["out=None"] if out_param else [])
+    lines = [f"    def {name}({', '.join(params)}):"]
+    lines += _statements(body, None, lowering, em, "        ", out_param=out_param)
+    outs = [em.atom(a) for a in body.outputs]
+    lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
+    return "\n".join(lines)
+
+
+# -- results --------------------------------------------------------------------------
+def _result_expr(structure: Any, atoms: Any, em: Emitter) -> str:
+    """Source building the function's return value from the output atoms."""
+    from .trace import ARRAY, TENSOR
+
+    if structure is TENSOR or structure is ARRAY:
+        a = next(atoms)
+        if type(a) is Lit:
+            val = em.bind(np.asarray(a.value), "c") + ".copy()"
+        elif not a.shape:
+            val = f"{em.bind(np.asarray, 'asarray')}({name_of(a)})"
+        else:
+            val = name_of(a)
+        if structure is ARRAY:
+            return val
+        return f"{em.bind(_make, 'tensor_')}({val}, None, 0, False)"
+    head = structure[0]
+    if head is list or head is tuple:
+        items = [_result_expr(s, atoms, em) for s in structure[1]]
+        text = ", ".join(items) + ("," if head is tuple and len(items) == 1 else "")
+        return f"[{text}]" if head is list else f"({text})"
+    if head is dict:
+        items = [f"{em.value(k)}: {_result_expr(s, atoms, em)}"
+                 for k, s in zip(structure[1], structure[2])]
+        return "{" + ", ".join(items) + "}"
+    return em.value(structure[2])
+
+
+def _param_paths(in_structures: tuple) -> tuple[list[str], list[str]]:
+    """Parameter names of the program and the expression reaching each array leaf."""
+    from .trace import ARRAY, TENSOR
+
+    params, paths = [], []
+
+    def walk(s: Any, path: str) -> None:
+        if s is TENSOR:
+            paths.append(f"{path}.data")
+        elif s is ARRAY:
+            paths.append(path)
+        elif s[0] is list or s[0] is tuple:
+            for k, c in enumerate(s[1]):
+                walk(c, f"{path}[{k}]")
+        elif s[0] is dict:
+            for k, c in zip(s[1], s[2]):
+                walk(c, f"{path}[{k!r}]")
+
+    for k, (kind, s) in enumerate(in_structures):
+        name = f"p{k}" if kind is None else kind
+        params.append(name if kind is None else f"{name}=None")
+        if s is not None:
+            walk(s, name)
+    return params, paths
+
+
+def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
+             in_structures: tuple = (), out_structure: Any = None, n_results: int = 0,
+             name: str = "program", keep: bool = False) -> Program:
+    """Generate the Python program for ``graph``.
+
+    Parameters
+    ----------
+    graph : Graph
+        The optimised graph; its outputs are ``n_results`` results, then guard values.
+    lowering : object
+        How equations become expressions for this array library.
+    plan : MemoryPlan, optional
+        Frees and buffer-reuse proposals (validated here).
+    in_structures : tuple of (str or None, structure)
+        One entry per call argument: its keyword name (None for positional) and its
+        pytree structure (None for a static argument, which the program ignores).
+    out_structure : object
+        The pytree structure of the result; its leaves are the first ``n_results``
+        outputs. ``None`` returns the flat list of outputs (for tape programs).
+    keep : bool
+        Keep every value and return ``locals()`` instead (equation-by-equation checks).
+    """
+    em = Emitter()
+    params, paths = _param_paths(in_structures)
+    if not in_structures:
+        params = [name_of(v) for v in graph.inputs]
+        paths = params
+    # A top-level array argument is named after its variable directly.
+    for k, (v, p) in enumerate(zip(graph.inputs, paths)):
+        if p in params:
+            params[params.index(p)] = paths[k] = name_of(v)
+    prologue = [f"    {name_of(v)} = {p}" for v, p in zip(graph.inputs, paths)
+                if name_of(v) != p]
+    body = _statements(graph, plan, lowering, em, "    ", keep=keep)
+    if keep:
+        ret = "locals()"
+    else:
+        outs = list(graph.outputs)
+        if out_structure is None:
+            ret = "(" + "".join(em.atom(a) + ", " for a in outs) + ")"
+        else:
+            ret = _result_expr(out_structure, iter(outs[:n_results]), em)
+            guards = outs[n_results:]
+            if guards:
+                ret = f"{ret}, ({''.join(em.atom(a) + ', ' for a in guards)})"
+    fid = next(_program_ids)
+    filename = f"<tapegrad-compiled-{fid}:{name}>"
+    consts = sorted(em.consts)
+    src = "\n".join([f"def _make_program({', '.join(consts)}):", *em.helpers,
+                     f"    def {name}({', '.join(params)}):",
+                     *["    " + line for line in prologue + body],
+                     f"        return {ret}", f"    return {name}", ""])
+    linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+    ns: dict = {}
+    exec(compile(src, filename, "exec"), ns)  # noqa: S102 - our own generated source
+    fn = ns["_make_program"](**em.consts)
+    return Program(fn, src, filename, tuple(em.notes))
+
+
+# -- backends -------------------------------------------------------------------------
+#: ``backend name -> factory(backend, **options) -> lowering``. NumPy has its own;
+#: other namespaces (CuPy until it has one, array-api-strict) call each ``impl``.
+LOWERINGS: dict[str, Any] = {}
+
+
+def register_lowering(name: str, factory: Any) -> None:
+    """Use ``factory(backend, **options)`` to lower programs for backend ``name``."""
+    LOWERINGS[name] = factory
+
+
+def lowering_for(backend: Any, **options: Any) -> Any:
+    """The lowering for a :class:`~tapegrad.backend.Backend`."""
+    from .numpy_lowering import GenericLowering, NumpyLowering
+
+    if not LOWERINGS:
+        register_lowering("numpy", lambda be, numexpr="auto", **_: NumpyLowering(numexpr))
+    factory = LOWERINGS.get(backend.name)
+    if factory is None:
+        return GenericLowering(backend.xp)
+    return factory(backend, **options)
+
+
+def peak_bytes(graph: Graph) -> int:
+    """Peak bytes of live intermediate values when each is freed at its last use."""
+    last = last_uses(graph)
+    live = peak = 0
+    ending: dict[int, int] = {}
+    for i, e in enumerate(graph.eqns):
+        for v in e.outputs:
+            live += v.nbytes
+            j = last.get(v, i)
+            ending[j] = ending.get(j, 0) + v.nbytes
+        peak = max(peak, live)
+        live -= ending.pop(i, 0)
+    return peak

@@ -1,0 +1,134 @@
+"""Lowering: a trace (a Wengert list of nodes) becomes an IR :class:`Graph`.
+
+Each recorded node becomes one equation. Its arguments become atoms: a traced tensor is
+the :class:`Var` of the input or node output it stands for; any other tensor, array or
+number (constants, the ones that seed the backward pass, a VJP's zeros) becomes a
+:class:`Lit`. Because ``tg.grad`` under a trace records its backward pass with the same
+VJP rules the eager engine runs, the lowered graph is the joint forward+backward
+program; there is no second set of derivative rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from tapegrad.tensor import Tensor
+
+from .ir import Eqn, Graph, Lit, Var
+from .lint import abstract_eval
+from .trace import Trace
+
+
+class Lowered(NamedTuple):
+    """A lowered trace.
+
+    Attributes
+    ----------
+    graph : Graph
+        Inputs: one variable per array argument leaf. Outputs: the function's array
+        leaves, then one value per guard.
+    n_results : int
+        How many of ``graph.outputs`` are results (the rest are guard values).
+    guards : tuple of numpy.ndarray
+        The value each guard output had while tracing.
+    value_guards : tuple of (int, numpy.ndarray)
+        Inputs whose values were baked into the program (an argument used as an
+        index): ``(input position, value)`` pairs, checked before each call.
+    """
+
+    graph: Graph
+    n_results: int
+    guards: tuple
+    value_guards: tuple
+
+
+def _key(t: Tensor) -> Any:
+    return (id(t._node), t._idx) if t._node is not None else id(t)
+
+
+def lower(tr: Trace) -> Lowered:
+    """Turn a :class:`~tapegrad.compiler.trace.Trace` into a :class:`Lowered` graph."""
+    env: dict[Any, Var] = {}  # tensor key -> Var
+    by_data: dict[int, Var] = {}  # id(array) -> Var, to recognise detached copies
+    inputs = []
+    for t in tr.inputs:
+        v = Var(t.data.shape, t.data.dtype)
+        env[_key(t)] = v
+        by_data[id(t.data)] = v
+        inputs.append(v)
+
+    # The types of node outputs, from wherever the tensors were seen.
+    seen: dict[Any, tuple] = {}
+    for node in tr.nodes:
+        for a in node.args:
+            if isinstance(a, Tensor) and a._node is not None:
+                seen[_key(a)] = (a.data.shape, a.data.dtype)
+        if node.out is not None:
+            outs = node.out if node.prim.multiple_results else (node.out,)
+            for i, o in enumerate(outs):
+                seen[(id(node), i)] = (o.shape, o.dtype)
+    for t in list(tr.outputs) + [t for t, _ in tr.reads]:
+        if isinstance(t, Tensor) and t._node is not None:
+            seen[_key(t)] = (t.data.shape, t.data.dtype)
+
+    def atom(a: Any) -> Any:
+        if isinstance(a, Tensor):
+            v = env.get(_key(a))
+            if v is not None:
+                return v
+            v = by_data.get(id(a.data))
+            return v if v is not None else Lit(a.data)
+        return Lit(a)
+
+    eqns = []
+    for node in tr.nodes:
+        ins = tuple(atom(a) for a in node.args)
+        n_out = len(node.out) if node.prim.multiple_results else 1
+        types = [seen.get((id(node), i)) for i in range(n_out)]
+        if any(t is None for t in types):
+            # An output nothing read: ask the shape rule.
+            eqn = Eqn(node.prim, ins, dict(node.params), ())
+            types = abstract_eval(eqn, [a.value if type(a) is Lit else (a.shape, a.dtype)
+                                        for a in ins])
+        outs = tuple(Var(s, d) for s, d in types)
+        for i, v in enumerate(outs):
+            env[(id(node), i)] = v
+        eqns.append(Eqn(node.prim, ins, dict(node.params), outs))
+
+    outputs = [atom(t) if isinstance(t, Tensor) else Lit(t) for t in tr.outputs]
+    guards, guard_atoms = [], []
+    for t, value in tr.reads:
+        a = atom(t)
+        if isinstance(a, Var):
+            guard_atoms.append(a)
+            guards.append(value)
+    value_guards = _baked_inputs(tr, eqns)
+    graph = Graph(tuple(inputs), tuple(eqns), tuple(outputs + guard_atoms))
+    return Lowered(graph, len(outputs), tuple(guards), value_guards)
+
+
+def _baked_inputs(tr: Trace, eqns: list) -> tuple:
+    """Inputs whose arrays appear inside parameters (``x[idx]`` with an argument ``idx``).
+
+    Parameters are compile-time constants, so such an input's value is part of the
+    program; each call checks it (a value guard) and recompiles when it changes.
+    """
+    ids = {id(t.data): i for i, t in enumerate(tr.inputs)}
+    found = {}
+
+    def scan(p: Any) -> None:
+        if isinstance(p, (tuple, list)):
+            for q in p:
+                scan(q)
+        elif isinstance(p, dict):
+            for q in p.values():
+                scan(q)
+        elif id(p) in ids and hasattr(p, "shape"):
+            i = ids[id(p)]
+            found[i] = np.array(p, copy=True)
+
+    for e in eqns:
+        scan(e.params)
+    return tuple(sorted(found.items(), key=lambda kv: kv[0]))
