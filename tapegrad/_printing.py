@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .tensor import Tensor
 
 SHORT = {"multiply": "mul", "subtract": "sub", "divide": "div", "power": "pow",
@@ -16,6 +18,8 @@ def format_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, (int, bool, complex, str)) or v is None:
         return repr(v)
+    if isinstance(v, np.dtype):  # has a .shape too, but prints as its name
+        return str(v)
     shape = getattr(v, "shape", None)
     if shape is not None:
         if len(shape) == 0 or (len(shape) == 1 and shape[0] <= 4):
