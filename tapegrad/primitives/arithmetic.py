@@ -79,12 +79,10 @@ def _power_vjp(g, x, y, out):
             else:
                 gx = g * (y * x ** (y - 1))
         else:
-            # JAX convention: the gradient is 0 where the exponent is 0 (also at x == 0).
-            gx = g * P.where(y == 0, 0.0, y * x ** P.where(y == 0, 1.0, y - 1))
+            gx = g * (y * x ** (y - 1.0))
     if needs(y):
-        # d/dy x**y = x**y * log(x); defined as 0 where x == 0 (JAX's convention).
-        safe_x = P.where(x == 0, 1.0, x)
-        gy = g * P.where(x == 0, 0.0, out * P.log(safe_x))
+        # d/dy x**y = x**y * log(x), with log(x) read as 0 at x == 0 (as JAX does).
+        gy = g * (P.log(P.where(x == 0, 1.0, x)) * out)
     return gx, gy
 
 

@@ -78,7 +78,8 @@ def normalize_index(idx):
             i = np.asarray(i)
         elif isinstance(i, np.integer):
             i = int(i)
-        if backend_of(i) is not None and not isinstance(i, (int, float)):
+        if not isinstance(i, (int, slice, type(None), type(Ellipsis))) and \
+                backend_of(i) is not None:
             kind = getattr(i.dtype, "kind", "i")
             if kind not in "iub":
                 raise IndexError(f"getitem: arrays used as indices must be of integer or "

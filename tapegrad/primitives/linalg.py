@@ -17,10 +17,10 @@ def _matmul_vjp(g, a, b):
     a2 = P.expand_dims(a, 0) if a1 else a
     b2 = P.expand_dims(b, -1) if b1 else b
     g2 = g
-    if a1:
-        g2 = P.expand_dims(g2, -2)
     if b1:
         g2 = P.expand_dims(g2, -1)
+    if a1:
+        g2 = P.expand_dims(g2, -2)
     ga = gb = None
     if needs(a):
         ga = P.matmul(g2, P.swapaxes(b2, -1, -2))

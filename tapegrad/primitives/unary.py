@@ -27,8 +27,8 @@ def _unary(name, xp_name, vjp, *, grad_name=None, numexpr=None, saves_output=Fal
 
 negative_p = _unary("negative", "negative", lambda g, x: (-g,), grad_name="Neg",
                     numexpr="(-{0})", doc="Elementwise ``-x``.")
-# |x|' = sign(x), which is 0 at 0 (the JAX and PyTorch convention).
-abs_p = _unary("abs", "abs", lambda g, x: (g * P.sign(x),), numexpr="abs({0})",
+# |x|' is taken as +1 at x == 0, as in JAX (PyTorch uses 0 there).
+abs_p = _unary("abs", "abs", lambda g, x: (P.where(x >= 0, g, -g),), numexpr="abs({0})",
                doc="Elementwise absolute value.")
 sqrt_p = _unary("sqrt", "sqrt", lambda g, x, out: (g / (2.0 * out),), numexpr="sqrt({0})",
                 saves_output=True, doc="Elementwise square root.")
