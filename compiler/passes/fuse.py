@@ -24,7 +24,7 @@ from tapegrad.primitive import registry
 
 from ..ir import Eqn, FusedKernel, Graph, Var
 
-MAX_NAME_OPS = 4  # kernel names spell out this many primitives, then count the rest
+MAX_NAME_OPS = 5  # kernel names spell out this many primitives, then count the rest
 
 
 def _fusible(e: Eqn) -> bool:
