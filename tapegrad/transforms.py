@@ -76,6 +76,9 @@ def _value_and_grad(fun: Callable, argnums, has_aux: bool, name: str, args: tupl
             raise TypeError(f"{name}: with has_aux=True the function must return a pair "
                             f"(output, aux), got {type(out).__name__}")
         out, aux = out
+    if not isinstance(out, Tensor) and (isinstance(out, (int, float)) or
+                                        backend_of(out) is not None):
+        out = Tensor(out)  # a constant: every gradient is zero
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: the function must return a scalar tensor, got "
                         f"{type(out).__name__}")

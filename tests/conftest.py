@@ -19,3 +19,10 @@ settings.register_profile("dev", max_examples=60, deadline=None,
 settings.register_profile("thorough", max_examples=500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+try:  # jax is the reference; compare in float64 like tapegrad's float64 paths
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+except ImportError:  # pragma: no cover - jax is a test dependency
+    pass
