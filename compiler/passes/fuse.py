@@ -3,8 +3,9 @@
 Going front to back, an elementwise equation joins the groups of the elementwise
 equations that produce its inputs, when they all compute values of the same shape (the
 kernel's iteration shape; inputs from outside may broadcast) and the merged group stays
-*convex*: no path leaves the group and comes back into it through an outside equation,
-which would make the fused equation depend on itself.
+acyclic: no path leaves the group and comes back into it, through outside equations or
+through other groups (each runs as one equation), which would make a fused equation
+depend on itself.
 
 A group of two or more equations becomes one :class:`~tapegrad.compiler.ir.FusedKernel`
 equation. Its body is a closed graph over fresh variables: the group's external inputs
@@ -42,7 +43,7 @@ def kernel_name(eqns: list) -> str:
 
 
 def _groups(eqns: tuple) -> list[list[int]]:
-    """Equation indices of each fusion group (every group is convex)."""
+    """Equation indices of each fusion group (contracting them keeps the DAG acyclic)."""
     producer = {o: i for i, e in enumerate(eqns) for o in e.outputs}
 
     def producers(i: int) -> set:
@@ -52,17 +53,30 @@ def _groups(eqns: tuple) -> list[list[int]]:
     members: dict[int, set] = {}
     outside: dict[int, set] = {}  # producers of the group's inputs outside the group
 
-    def convex(group: set, ext: set) -> bool:
+    def acyclic(group: set, ext: set) -> bool:
+        """Whether ``group`` as one equation keeps the program acyclic: no path leads
+        from it back into it, through outside equations or other groups (a group runs
+        as a whole, so reading one member waits for all of the group's inputs)."""
         low = min(group)
-        stack, seen = list(ext), set()
+        # Values made before ``floor`` depend on nothing at or after ``low``, not even
+        # through a group that straddles ``low``: no need to look behind them.
+        floor = min([low] + [min(m) for m in members.values()
+                             if len(m) > 1 and max(m) >= low and not m <= group])
+        stack, seen, seen_groups = list(ext), set(), set()
         while stack:
             p = stack.pop()
             if p in group:
                 return False
-            if p < low or p in seen:
-                continue  # values made before the group cannot depend on it
+            if p in seen:
+                continue
             seen.add(p)
-            stack.extend(producers(p))
+            g = group_of.get(p)
+            if g is not None and len(members[g]) > 1:
+                if g not in seen_groups:
+                    seen_groups.add(g)
+                    stack.extend(outside[g])
+            elif p >= floor:
+                stack.extend(producers(p))
         return True
 
     for i, e in enumerate(eqns):
@@ -76,7 +90,7 @@ def _groups(eqns: tuple) -> list[list[int]]:
                 continue
             merged = group | members[g]
             merged_ext = (ext | outside[g]) - merged
-            if convex(merged, merged_ext):
+            if acyclic(merged, merged_ext):
                 group, ext = merged, merged_ext
                 del members[g], outside[g]
         for j in group:
@@ -110,7 +124,7 @@ def _kernel_eqn(eqns: tuple, idx: list, read_outside: set) -> Eqn | None:
 
 
 def fuse_elementwise(graph: Graph) -> Graph:
-    """Fuse maximal convex groups of same-shape elementwise equations.
+    """Fuse maximal groups of same-shape elementwise equations (without cycles).
 
     Parameters
     ----------

@@ -104,3 +104,26 @@ def test_kernel_names():
     eqns = b.graph(ops[-1]).eqns
     assert kernel_name(eqns[:3]) == "fused_exp_mul_sub"
     assert kernel_name(eqns) == "fused_exp_mul_sub_neg_plus3"
+
+
+def test_fuse_never_makes_a_cycle_between_two_groups():
+    # {t2, a} reads the sum of t1, so c may not join t1 *and* leave t2 in another
+    # kernel ({t1, c} -> sum -> {t2, a} -> c is a cycle); c joins t2's group instead.
+    b = Builder()
+    x = b.input((3, 4))
+    t1, t2 = b("tanh", x), b("tanh", x)
+    s = b("sum", t1, axis=(0,), keepdims=True)
+    a = b("add", t2, s)
+    c = b("add", t1, t2)
+    after = check_pass(fuse_elementwise, b.graph(c, a), exact=True)
+    assert canon(after) == golden("""
+        { lambda %0:f32[3,4] .
+            %1:f32[3,4] = tanh %0
+            %2:f32[1,4] = sum[axis=(0,) keepdims=True] %1
+            %3:f32[3,4] %4:f32[3,4] = fused_tanh_add_add %0 %2 %1  { lambda %5:f32[3,4] %6:f32[1,4] %7:f32[3,4] .
+                %8:f32[3,4] = tanh %5
+                %9:f32[3,4] = add %8 %6
+                %10:f32[3,4] = add %7 %8
+                in (%9 %10) }
+          in (%4, %3) }
+    """)  # noqa: E501
