@@ -26,6 +26,8 @@ def seed_example() -> None:
     print(">>> x7.requires_grad\n" + repr(x7.requires_grad))
     print(">>> the recorded tape (a Wengert list)")
     print(t)
+    print(">>> tg.viz.graph(x7).render(path)   # the graph as a picture (the seed's figure 4.2)")
+    print("wrote", tg.viz._save_for_tour(tg.viz.graph(x7), "seed_graph"))
     x7.backward()
     print(">>> x7.backward(); x1.grad, x2.grad")
     print(x1.grad, x2.grad)

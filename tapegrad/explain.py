@@ -295,7 +295,20 @@ def _freed(node, path=()) -> GradExplanation:
 
 def _no_path(y, x, freed, unknown: int) -> GradExplanation:
     if freed is not None:
-        return _freed(freed)
+        # The walk stopped at freed records; what is noted about x may still tell.
+        base = _freed(freed)
+        hint = _last_cut_of(x)
+        if hint is not None:
+            reason, msg, site = hint
+            return GradExplanation(reason, (
+                "the graph behind y was freed by an earlier backward(), so the path cannot "
+                f"be followed any more; but x was last used where recording stopped: {msg}"),
+                (), site)
+        if x._rg and x._node is None and x._grad is None:
+            return GradExplanation("freed", base.message + (
+                " (x.grad is None, so the backward() that freed it did not reach x: y does "
+                "not depend on x through recorded operations.)"))
+        return base
     if unknown:
         hint = _last_cut_of(x)
         if hint is not None:

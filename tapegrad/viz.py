@@ -107,6 +107,15 @@ class Diagram:
         return bundle
 
 
+def _save_for_tour(diagram: Diagram, stem: str) -> Path:
+    """Write ``diagram`` to a temporary folder: SVG where ``dot`` exists, else DOT text."""
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / "tapegrad-tour"
+    folder.mkdir(exist_ok=True)
+    return diagram.render(folder / f"{stem}.{'svg' if dot_available() else 'dot'}")
+
+
 # -- DOT text ---------------------------------------------------------------------
 def quote(text: str) -> str:
     """A DOT string literal (``\\n`` separates lines of a label)."""
@@ -269,8 +278,9 @@ def graph(y: Any, names: dict[str, Any] | None = None, *, constants: bool = Fals
                 nodes.append((cid, repr(a), "const"))
                 edges.append((cid, rid[id(node)], "style=dashed"))
     for o in outs:
-        if o._node is None:
-            nodes.append((leaf(o), label_of.get(_key(o), "") or shapes[_key(o)], "output"))
+        if o._node is None:  # a leaf drawn as an output: just the tensor
+            nid = leaf(o)
+            nodes[:] = [(i, lab, "output" if i == nid else st) for i, lab, st in nodes]
     # Inputs first, so dot stacks them top to bottom in order of first use.
     nodes.sort(key=lambda n: n[0][0] != "i")
     return Diagram(digraph(nodes, edges, title))

@@ -63,6 +63,17 @@ def test_recorded_under_no_grad_names_file_and_line():
     y.backward()
     assert x.grad is None
     np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])
+    # After backward the graph is freed; what was noted about x still names the site.
+    after = tg.explain_grad(y, x)
+    assert after.reason == "no_grad" and after.site == e.site and "freed" in after.message
+
+
+def test_freed_graph_without_notes_says_backward_missed_x():
+    x = tg.tensor(1.0, requires_grad=True)
+    y = tg.tensor(2.0, requires_grad=True) * 3
+    y.backward()
+    e = tg.explain_grad(y, x)
+    assert e.reason == "freed" and "did not reach x" in e.message
 
 
 def test_no_grad_chain_points_back_to_the_block():

@@ -1,0 +1,43 @@
+"""Regenerate the pictures in docs/img: ``python docs/pictures.py`` (needs Graphviz's ``dot``).
+
+Each picture is committed twice: as DOT text (``.dot``), which tests/test_docs.py
+compares with what tapegrad draws today so the pictures cannot fall behind the code,
+and rendered (``.svg``), which the pages show.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import tapegrad as tg
+
+IMG = Path(__file__).parent / "img"
+
+
+def seed_graph() -> tg.viz.Diagram:
+    """The seed chapter's figure 4.2: f(x1, x2) = 0.2 x1^2 + 0.2 x2^2 - 5."""
+    x1 = tg.tensor(2.0, requires_grad=True)
+    x2 = tg.tensor(2.0, requires_grad=True)
+    x3 = x1.square()
+    x5 = x3 * 0.2
+    x4 = x2.square()
+    x6 = x4 * 0.2
+    x7 = x5 + x6 - 5
+    return tg.viz.graph(x7, {"x1": x1, "x2": x2, "x3": x3, "x4": x4, "x5": x5, "x6": x6,
+                             "x7": x7}, constants=True)
+
+
+PICTURES = {"seed_graph": seed_graph}
+
+
+def main() -> None:
+    IMG.mkdir(exist_ok=True)
+    for name, make in PICTURES.items():
+        diagram = make()
+        diagram.render(IMG / f"{name}.dot")
+        diagram.render(IMG / f"{name}.svg")
+        print("wrote", IMG / f"{name}.svg")
+
+
+if __name__ == "__main__":
+    main()

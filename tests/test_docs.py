@@ -1,0 +1,128 @@
+"""Every code example in docs/*.md runs, so the documentation cannot rot.
+
+A page's fenced ``python`` and ``pycon`` blocks run in order in one namespace, like the
+cells of a notebook (a later block may use names from an earlier one), in a temporary
+working directory. A block with ``>>>`` prompts is a doctest: its printed outputs must
+match (``...`` matches anything, whitespace is normalised). Other blocks are executed
+and check themselves with ``assert``. A block right after an ``<!-- no-test -->`` line
+is shown but not run (for the rare example that needs something the tests lack).
+
+Pages are collected when they exist; ``mkdocs build --strict`` runs too when MkDocs is
+installed, and the committed pictures must match what tapegrad draws today.
+"""
+
+from __future__ import annotations
+
+import doctest
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+FENCE = re.compile(r"^(?P<indent>[ ]*)(?P<fence>```+|~~~+)\s*(?P<info>[^\n]*)$")
+SKIP = "<!-- no-test -->"
+
+
+def code_blocks(text: str) -> list[tuple[int, str, str]]:
+    """``(first line number, language, code)`` of each fenced block to run."""
+    lines = text.split("\n")
+    blocks, i = [], 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        indent, fence = len(m["indent"]), m["fence"]
+        lang = m["info"].split()[0].lstrip("{.").rstrip("}") if m["info"].strip() else ""
+        skip = i > 0 and lines[i - 1].strip() == SKIP
+        start, body = i + 1, []
+        i += 1
+        while i < len(lines) and not lines[i].strip().startswith(fence):
+            body.append(lines[i][indent:] if lines[i][:indent].isspace() else lines[i])
+            i += 1
+        i += 1
+        if lang in ("python", "py", "pycon") and not skip:
+            blocks.append((start + 1, lang, "\n".join(body) + "\n"))
+    return blocks
+
+
+def _run_doctest(code: str, ns: dict, name: str, path: Path, line: int) -> None:
+    parser = doctest.DocTestParser()
+    test = doctest.DocTest(parser.get_examples(code), ns, name, str(path), line - 1, code)
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    report: list[str] = []
+    runner.run(test, out=report.append, clear_globs=False)
+    ns.update(test.globs)  # DocTest ran on a copy of the namespace
+    if runner.failures:
+        pytest.fail(f"{path.name}, block at line {line}:\n" + "".join(report), pytrace=False)
+
+
+def run_page(path: Path) -> None:
+    """Run every example of one page, in order, in one namespace."""
+    ns: dict = {"__name__": f"docs.{path.stem}"}
+    for line, lang, code in code_blocks(path.read_text()):
+        if lang == "pycon" or re.search(r"^>>> ", code, re.M):
+            _run_doctest(code, ns, f"{path.name}:{line}", path, line)
+        else:
+            # Pad so tracebacks show the line numbers of the Markdown file.
+            exec(compile("\n" * (line - 1) + code, str(path), "exec"), ns)  # noqa: S102
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_page_examples_run(page: Path, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # examples that write files write them here
+    run_page(page)
+
+
+def test_block_extraction() -> None:
+    text = ("intro\n```python\nx = 1\n```\n<!-- no-test -->\n```python\nboom()\n```\n"
+            "```bash\nls\n```\n```pycon\n>>> 1 + 1\n2\n```\n")
+    blocks = code_blocks(text)
+    assert [(lang, code) for _, lang, code in blocks] == [
+        ("python", "x = 1\n"), ("pycon", ">>> 1 + 1\n2\n")]
+    assert blocks[0][0] == 3
+
+
+def test_a_wrong_output_fails() -> None:
+    with pytest.raises(pytest.fail.Exception, match="Expected"):
+        _run_doctest(">>> 1 + 1\n3\n", {}, "t", Path("t.md"), 1)
+
+
+def test_pictures_match_the_code() -> None:
+    spec = importlib.util.spec_from_file_location("docs_pictures", DOCS / "pictures.py")
+    pictures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pictures)
+    for name, make in pictures.PICTURES.items():
+        committed = (DOCS / "img" / f"{name}.dot").read_text()
+        assert make().source == committed, (
+            f"docs/img/{name}.dot is stale: run `python docs/pictures.py`")
+        assert (DOCS / "img" / f"{name}.svg").exists()
+
+
+def test_api_reference_lists_every_primitive_module() -> None:
+    from tapegrad.primitives import _MODULES
+
+    api = (DOCS / "api.md").read_text()
+    for mod in _MODULES:
+        assert f"::: tapegrad.primitives.{mod}" in api, f"docs/api.md lacks {mod}"
+
+
+def test_mkdocs_build_strict(tmp_path) -> None:
+    pytest.importorskip("mkdocs")
+    pytest.importorskip("material")
+    pytest.importorskip("mkdocstrings_handlers.python")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet",
+         "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (tmp_path / "site" / "index.html").exists()
