@@ -8,6 +8,7 @@ itself). Everything else (tracing, lowering, the passes, code generation, guards
 
 from __future__ import annotations
 
+import keyword
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -57,6 +58,8 @@ class CompiledFunction:
         self.options = options
         self.recompiles: list[str] = []
         self._cache = LRU(self.cache_size)
+        self._entries = self._cache.data
+        self._mru = None
         self._last: Entry | None = None
         self.__name__ = getattr(fn, "__name__", "function")
         self.__doc__ = getattr(fn, "__doc__", None)
@@ -68,10 +71,13 @@ class CompiledFunction:
             key = signature_kw(args, kwargs, self.static_argnums)
         else:
             key = signature(args, self.static_argnums)
-        entries = self._cache.get(key)
-        if entries is not None and not self.verify:
+        entries = self._entries.get(key)
+        if entries is not None:
+            if entries is not self._mru:  # keep the LRU order; free on repeated hits
+                self._cache.get(key)
+                self._mru = entries
             entry = entries[0]
-            if not entry.guards and not entry.value_guards:
+            if entry.plain:
                 return entry.fn(*args, **kwargs)
         return self._slow_call(key, entries, args, kwargs)
 
@@ -119,6 +125,8 @@ class CompiledFunction:
                          for i, a in enumerate(args)]
         in_structures += [(k, flatten(v, [])) for k, v in kwargs.items()]
         name = re.sub(r"\W", "_", self.__name__).strip("_") or "program"
+        if keyword.iskeyword(name) or name[0].isdigit():
+            name = f"compiled_{name}"
         prog = generate(opt.graph, lowering, plan=opt.plan, in_structures=tuple(in_structures),
                         out_structure=tr.out_structure, n_results=low.n_results, name=name)
         t4 = time.perf_counter()
@@ -135,6 +143,7 @@ class CompiledFunction:
             else peak_bytes(opt.graph),
         }
         entry = Entry(prog.fn, low.guards, low.value_guards, info)
+        entry.plain = not (entry.guards or entry.value_guards or self.verify)
         self.recompiles.append(reason)
         log.info("compile %s: %s (%.1f ms)", self.__name__, reason, (t4 - t0) * 1e3)
         self._last = entry
@@ -184,6 +193,12 @@ class CompiledFunction:
             "guards": len(self.latest().guards) + len(self.latest().value_guards),
             "recompiles": list(self.recompiles),
         }
+
+    def export(self, path: Any, *example_args: Any, **example_kwargs: Any) -> Any:
+        """Write a standalone NumPy module for this signature (see :mod:`.export`)."""
+        from .export import export
+
+        return export(self, path, *example_args, **example_kwargs)
 
     def explain(self, passes: bool = True) -> str:
         """The latest program: IR before and after each pass, its source, and stats."""

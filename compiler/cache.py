@@ -155,6 +155,7 @@ class Entry:
     guards: tuple = ()
     value_guards: tuple = ()
     info: dict = field(default_factory=dict)
+    plain: bool = False  # no guards and no verification: the fast path may run it
 
 
 class LRU:

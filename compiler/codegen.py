@@ -45,6 +45,7 @@ class Emitter:
         self._by_id: dict[int, str] = {}
         self.helpers: list[str] = []  # source of helper functions (fused kernels)
         self.notes: list[str] = []
+        self.arrays: set = set()  # 0-d results known to be arrays (not NumPy scalars)
 
     def bind(self, obj: Any, hint: str) -> str:
         """A closure name for ``obj`` (the same name for the same object)."""
@@ -64,13 +65,12 @@ class Emitter:
     def value(self, v: Any) -> str:
         """Source text for a parameter or literal value: a literal when exact, else a
         closure constant."""
-        if v is None or isinstance(v, (bool, str)):
+        t = type(v)
+        if v is None or t is bool or t is str or t is int:
             return repr(v)
-        if isinstance(v, int):
+        if t is float and math.isfinite(v):
             return repr(v)
-        if isinstance(v, float) and math.isfinite(v):
-            return repr(v)
-        if isinstance(v, tuple) and all(x is None or isinstance(x, (bool, int)) for x in v):
+        if t is tuple and all(x is None or type(x) in (bool, int) for x in v):
             return repr(v)
         return self.bind(v, "c")
 
@@ -120,10 +120,14 @@ def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict
     members: dict = {}
     owned: set = set()
     handle: dict = {}  # allocation -> the variable whose name holds the whole buffer
+    born: dict = {}  # variable -> index of the equation defining it
     for v in graph.inputs:
         root[v] = v
         members[v] = [v]
-    for e in graph.eqns:
+        born[v] = -1
+    for i, e in enumerate(graph.eqns):
+        for v in e.outputs:
+            born[v] = i
         fresh = lowering.fresh(e)
         for v in e.outputs:
             if fresh or not any(type(a) is Var for a in e.inputs):
@@ -150,17 +154,17 @@ def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict
         out = e.outputs[0]
         want = (out.shape, np.dtype(out.dtype))
         if greedy:
-            cands = [handle[r] for r in owned if (handle[r].shape,
-                                                   np.dtype(handle[r].dtype)) == want]
+            cands = sorted((handle[r] for r in owned if born[handle[r]] < i and (
+                handle[r].shape, np.dtype(handle[r].dtype)) == want), key=lambda v: v.id)
         else:
             cands = [hints[i]] if i in hints else []
         for b in cands:
             r = root.get(b)
-            if r not in owned or handle.get(r) is not b:
+            if r not in owned or handle.get(r) is not b or born.get(b, i) >= i:
                 continue
             if (b.shape, np.dtype(b.dtype)) != want:
                 continue
-            if any(last.get(m, -1) > i for m in members[r]):
+            if any(last.get(m, born[m]) > i for m in members[r]):
                 continue
             chosen[i] = b
             root[out] = r
@@ -182,10 +186,17 @@ def _statements(graph: Graph, plan: MemoryPlan | None, lowering: Any, em: Emitte
     outputs = {a for a in graph.outputs if type(a) is Var}
     dies: dict[int, list] = {}
     if not keep:  # inputs stay alive in the caller anyway: only intermediates are freed
+        proposed = {}
+        for i, vs in enumerate(plan.frees if plan is not None else ()):
+            for v in vs:
+                proposed[v] = i
         for i, e in enumerate(graph.eqns):
             for v in e.outputs:
                 if v not in outputs:
-                    dies.setdefault(last.get(v, i), []).append(v)
+                    at = last.get(v, i)
+                    # The plan's point when it is safe (not before a read or a reuse).
+                    at = max(at, proposed.get(v, at))
+                    dies.setdefault(at, []).append(v)
     lines = []
     n = len(graph.eqns)
     for i, e in enumerate(graph.eqns):
@@ -193,6 +204,10 @@ def _statements(graph: Graph, plan: MemoryPlan | None, lowering: Any, em: Emitte
         buf = name_of(chosen[i]) if i in chosen else None
         if out_param and i == n - 1:
             buf = "out"
+        elif (buf is None and len(e.outputs) == 1 and not e.outputs[0].shape
+              and e.outputs[0] in outputs and lowering.supports_out(e)):
+            buf = "..."  # a 0-d result as an array, not a NumPy scalar
+            em.arrays.add(e.outputs[0])
         rhs = lowering.expr(em, e, ins, buf)
         if getattr(e.prim, "multiple_results", False):
             lhs = ", ".join(name_of(v) for v in e.outputs) + ("," if len(e.outputs) == 1 else "")
@@ -224,8 +239,8 @@ def _result_expr(structure: Any, atoms: Any, em: Emitter) -> str:
         a = next(atoms)
         if type(a) is Lit:
             val = em.bind(np.asarray(a.value), "c") + ".copy()"
-        elif not a.shape:
-            val = f"{em.bind(np.asarray, 'asarray')}({name_of(a)})"
+        elif not a.shape and a not in em.arrays and em.scalar_wrap is not None:
+            val = f"{em.bind(em.scalar_wrap, 'asarray')}({name_of(a)})"
         else:
             val = name_of(a)
         if structure is ARRAY:
@@ -292,6 +307,7 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
         Keep every value and return ``locals()`` instead (equation-by-equation checks).
     """
     em = Emitter()
+    em.scalar_wrap = getattr(lowering, "scalar_wrap", None)
     params, paths = _param_paths(in_structures)
     if not in_structures:
         params = [name_of(v) for v in graph.inputs]
@@ -314,6 +330,8 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
             guards = outs[n_results:]
             if guards:
                 ret = f"{ret}, ({''.join(em.atom(a) + ', ' for a in guards)})"
+    while name in em.consts or name.startswith("fused_"):
+        name = f"{name}_program"
     fid = next(_program_ids)
     filename = f"<tapegrad-compiled-{fid}:{name}>"
     consts = sorted(em.consts)

@@ -43,6 +43,7 @@ class GenericLowering:
     """Calls each primitive's ``impl`` with the namespace bound: right on any backend."""
 
     name = "generic"
+    scalar_wrap = None
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp
@@ -67,6 +68,7 @@ class NumpyLowering(GenericLowering):
     """NumPy: ufuncs called directly, cheap method forms for layout operations."""
 
     name = "numpy"
+    scalar_wrap = np.asarray  # NumPy returns scalars from 0-d operations
 
     def __init__(self, numexpr_mode: Any = "auto") -> None:
         super().__init__(np)
