@@ -13,8 +13,8 @@ import sys
 import time
 
 from .bench import report
-from .bench.peers import VARIANTS
-from .bench.runner import first_call_seconds, run_all
+from .bench.peers import VARIANTS, Skip
+from .bench.runner import deadline, first_call_seconds, run_all
 from .bench.workloads import WORKLOADS
 
 # First-call latency pairs: the compiled MLP against jax.jit, and compile scaling.
@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"variants to run (default all: {', '.join(VARIANTS)})")
     p.add_argument("--budget", type=float, default=2.0,
                    help="rough seconds spent timing each pair (default 2)")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="give up on a pair after this many seconds (default 120)")
     p.add_argument("--no-memory", action="store_true", help="skip peak-memory tracing")
     p.add_argument("--no-first-call", action="store_true",
                    help="skip first-call (compile) latencies")
@@ -57,16 +59,19 @@ class _Progress:
         self.stream.flush()
 
 
-def _first_calls(names: list[str], variants: list[str], quick: bool,
+def _first_calls(names: list[str], variants: list[str], quick: bool, timeout: float,
                  progress: _Progress) -> dict:
     pairs = [(w, v) for w, v in FIRST_CALLS if w in names and v in variants]
     out = {}
     for k, (w, v) in enumerate(pairs):
         progress(k, len(pairs), f"first call {w} / {v}")
         try:
-            out[(w, v)] = first_call_seconds(WORKLOADS[w], v, quick)
-        except Exception:  # skipped or failing variants have no first call to report
+            with deadline(timeout):
+                out[(w, v)] = first_call_seconds(WORKLOADS[w], v, quick)
+        except Skip:
             continue
+        except Exception as e:  # skipped, failing or too slow: reported as such
+            out[(w, v)] = f"{type(e).__name__}: {e}"
     progress(len(pairs), len(pairs), "done")
     return out
 
@@ -78,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     variants = args.variants or list(VARIANTS)
     progress = _Progress()
     results = run_all(names, variants, quick=args.quick, memory=not args.no_memory,
-                      budget=args.budget, progress=progress)
-    first = {} if args.no_first_call else _first_calls(names, variants, args.quick, progress)
+                      budget=args.budget, timeout=args.timeout, progress=progress)
+    first = ({} if args.no_first_call
+             else _first_calls(names, variants, args.quick, args.timeout, progress))
 
     md = args.markdown
     print(f"machine: {report.machine()}")

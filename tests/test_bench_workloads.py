@@ -172,3 +172,30 @@ def test_asv_benchmarks_run_on_tiny_sizes(monkeypatch):
     assert mem.track_traced_peak_bytes("logreg", "numpy") > 0
     with pytest.raises(NotImplementedError):
         bench.setup("tape_1e5", "jax_jit")  # not a combination that is run
+
+
+def test_asv_compiler_stats():
+    from tapegrad.bench.peers import compiler_status
+
+    if compiler_status() is not None:
+        pytest.skip(compiler_status())
+    stats = _asv_module("stats")
+    bench = stats.CompilerStats()
+    values = {}
+    for stat in ("equations_before", "equations_after", "fused_groups"):
+        bench.setup("seed", stat)
+        values[stat] = bench.track_stat("seed", stat)
+    assert values["equations_after"] <= values["equations_before"]
+    assert values["fused_groups"] >= 0
+
+
+def test_deadline_stops_a_stalled_pair():
+    import time
+
+    from tapegrad.bench.runner import deadline
+
+    t0 = time.perf_counter()
+    with pytest.raises(TimeoutError):
+        with deadline(0.05):
+            time.sleep(2)
+    assert time.perf_counter() - t0 < 1.5

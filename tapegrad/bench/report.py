@@ -116,7 +116,9 @@ def targets(results: Sequence[Result], first_calls: dict | None = None) -> list[
 
     def first_ratio(a: tuple[str, str], b: tuple[str, str]) -> float | None:
         x, y = first_calls.get(a), first_calls.get(b)
-        return None if x is None or y is None else x / y
+        if not isinstance(x, float) or not isinstance(y, float):
+            return None  # not measured, or failed (the first-call table says why)
+        return x / y
 
     def peak_ratio() -> float | None:
         worst = None
@@ -162,8 +164,12 @@ def target_table(ts: Sequence[Target], markdown: bool = False) -> str:
 
 
 def first_call_table(first_calls: dict, markdown: bool = False) -> str:
-    """First-call latency (trace + compile + run) per (workload, variant)."""
-    rows = [[w, VARIANTS[v].label, format_seconds(s)] for (w, v), s in first_calls.items()]
+    """First-call latency (trace + compile + run) per (workload, variant).
+
+    A value that is not a number is the reason it could not be measured.
+    """
+    rows = [[w, VARIANTS[v].label, format_seconds(s) if isinstance(s, float) else str(s)]
+            for (w, v), s in first_calls.items()]
     return _grid(["workload", "variant", "first call"], rows, markdown)
 
 

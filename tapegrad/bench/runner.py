@@ -7,11 +7,14 @@ the median over repeats (this machine is shared and noisy, so medians, not minim
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import signal
 import statistics
+import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from .peers import VARIANTS, Skip, build
@@ -116,16 +119,42 @@ def _clear_caches(variant: str) -> None:
     # fresh one per call, so nothing is shared between repeats.
 
 
-def measure(workload: Workload, variant: str, *, quick: bool = False, memory: bool = True,
-            budget: float = 2.0) -> Result:
-    """Time one (workload, variant) pair; a skip or a failure becomes a note."""
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`TimeoutError` in the block after ``seconds`` (Unix main thread only).
+
+    A pair whose first call does not finish (a compile that scales badly) is reported as
+    failed instead of stalling the whole comparison.
+    """
+    usable = (seconds and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def _expired(signum, frame):
+        raise TimeoutError(f"gave up after {seconds:g} s")
+
+    old = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        fn = build(workload, variant, quick)
-        seconds = median_time(fn, min_repeat_time=0.002 if quick else 0.02,
-                              repeats=5 if quick else 7, budget=budget)
-        peak = None
-        if memory and variant in TRACED_VARIANTS:
-            peak = traced_peak_bytes(fn)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def measure(workload: Workload, variant: str, *, quick: bool = False, memory: bool = True,
+            budget: float = 2.0, timeout: float | None = 120.0) -> Result:
+    """Time one (workload, variant) pair; a skip, failure or timeout becomes a note."""
+    try:
+        with deadline(timeout):
+            fn = build(workload, variant, quick)
+            seconds = median_time(fn, min_repeat_time=0.002 if quick else 0.02,
+                                  repeats=5 if quick else 7, budget=budget)
+            peak = None
+            if memory and variant in TRACED_VARIANTS:
+                peak = traced_peak_bytes(fn)
     except Skip as e:
         return Result(workload.name, variant, None, f"skipped: {e}")
     except Exception as e:  # a failing variant is reported, not fatal to the run
@@ -139,6 +168,7 @@ TRACED_VARIANTS = ("numpy", "eager", "tape", "compiled", "autograd")
 
 def run_all(workloads: Iterable[str] | None = None, variants: Iterable[str] | None = None, *,
             quick: bool = False, memory: bool = True, budget: float = 2.0,
+            timeout: float | None = 120.0,
             progress: Callable[[int, int, str], None] | None = None) -> list[Result]:
     """Measure every (workload, variant) pair, in one process, workload by workload."""
     names = list(workloads) if workloads is not None else list(WORKLOADS)
@@ -148,7 +178,8 @@ def run_all(workloads: Iterable[str] | None = None, variants: Iterable[str] | No
     for k, (w, v) in enumerate(pairs):
         if progress is not None:
             progress(k, len(pairs), f"{w} / {v}")
-        results.append(measure(WORKLOADS[w], v, quick=quick, memory=memory, budget=budget))
+        results.append(measure(WORKLOADS[w], v, quick=quick, memory=memory, budget=budget,
+                               timeout=timeout))
     if progress is not None:
         progress(len(pairs), len(pairs), "done")
     return results
