@@ -155,12 +155,14 @@ def short_dtype(dtype: Any) -> str:
         "" if dt.kind == "b" else str(dt.itemsize * 8))
 
 
-def pp_atom(a: Any) -> str:
+def pp_atom(a: Any, names: dict | None = None) -> str:
+    if names is not None and type(a) is Var and a in names:
+        return names[a]
     return repr(a)
 
 
-def pp_var(v: Var) -> str:
-    return f"{v!r}:{short_dtype(v.dtype)}[{','.join(map(str, v.shape))}]"
+def pp_var(v: Var, names: dict | None = None) -> str:
+    return f"{pp_atom(v, names)}:{short_dtype(v.dtype)}[{','.join(map(str, v.shape))}]"
 
 
 def pp_params(params: dict) -> str:
@@ -171,24 +173,43 @@ def pp_params(params: dict) -> str:
     return "[" + " ".join(f"{k}={format_value(v)}" for k, v in params.items()) + "]"
 
 
-def pp_eqn(e: Eqn, indent: str = "    ") -> str:
-    outs = " ".join(pp_var(v) for v in e.outputs)
-    args = " ".join(pp_atom(a) for a in e.inputs)
+def pp_eqn(e: Eqn, indent: str = "    ", names: dict | None = None) -> str:
+    outs = " ".join(pp_var(v, names) for v in e.outputs)
+    args = " ".join(pp_atom(a, names) for a in e.inputs)
     name = getattr(e.prim, "name", str(e.prim))
     line = f"{indent}{outs} = {name}{pp_params(e.params)} {args}"
     if isinstance(e.prim, FusedKernel):
-        inner = "\n".join(pp_eqn(x, indent + "    ") for x in e.prim.body.eqns)
-        ins = " ".join(pp_var(v) for v in e.prim.body.inputs)
-        outs_b = " ".join(pp_atom(v) for v in e.prim.body.outputs)
+        inner = "\n".join(pp_eqn(x, indent + "    ", names) for x in e.prim.body.eqns)
+        ins = " ".join(pp_var(v, names) for v in e.prim.body.inputs)
+        outs_b = " ".join(pp_atom(v, names) for v in e.prim.body.outputs)
         line += f"  {{ lambda {ins} .\n{inner}\n{indent}    in ({outs_b}) }}"
     return line
 
 
-def pp_graph(g: Graph) -> str:
-    """The jaxpr-like text of a graph."""
-    ins = " ".join(pp_var(v) for v in g.inputs)
-    body = "\n".join(pp_eqn(e) for e in g.eqns)
-    outs = ", ".join(pp_atom(a) for a in g.outputs)
+def _number(g: Graph, names: dict) -> None:
+    for v in g.inputs:
+        names.setdefault(v, f"%{len(names)}")
+    for e in g.eqns:
+        if isinstance(e.prim, FusedKernel):
+            _number(e.prim.body, names)
+        for v in e.outputs:
+            names.setdefault(v, f"%{len(names)}")
+
+
+def pp_graph(g: Graph, renumber: bool = False) -> str:
+    """The jaxpr-like text of a graph.
+
+    With ``renumber``, variables are numbered ``%0, %1, ...`` in order of definition
+    (stable text for documentation); otherwise each keeps its global id, which is also
+    its name (``v12``) in generated code.
+    """
+    names: dict | None = None
+    if renumber:
+        names = {}
+        _number(g, names)
+    ins = " ".join(pp_var(v, names) for v in g.inputs)
+    body = "\n".join(pp_eqn(e, names=names) for e in g.eqns)
+    outs = ", ".join(pp_atom(a, names) for a in g.outputs)
     return f"{{ lambda {ins} .\n{body}\n  in ({outs}) }}" if body else \
         f"{{ lambda {ins} .\n  in ({outs}) }}"
 

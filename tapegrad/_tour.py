@@ -57,33 +57,52 @@ def seed_example() -> None:
 
 
 def compiled_example() -> None:
-    """A compiled gradient: its program and a quick timing."""
+    """A compiled gradient: its program, its stats and a quick timing."""
     import timeit
 
     import numpy as np
 
     import tapegrad as tg
 
-    _section("2. A compiled gradient")
+    _section("2. A compiled gradient: tg.compile(tg.grad(loss))")
 
     def loss(w, x, y):
         p = tg.tanh(x @ w)
         return ((p - y) ** 2).mean()
 
     rng = np.random.default_rng(0)
-    w = rng.standard_normal((8, 1))
-    x = rng.standard_normal((64, 8))
-    y = rng.standard_normal((64, 1))
+    w = rng.standard_normal((8, 1)).astype(np.float32)
+    x = rng.standard_normal((64, 8)).astype(np.float32)
+    y = rng.standard_normal((64, 1)).astype(np.float32)
     fast = tg.compile(tg.grad(loss))
     g = fast(w, x, y)
     eager = tg.grad(loss)(w, x, y)
-    print(">>> fast = tg.compile(tg.grad(loss)); fast(w, x, y) matches eager:",
-          bool(np.allclose(g.numpy(), eager.numpy())))
-    print(fast.explain() if hasattr(fast, "explain") else fast)
-    n = 200
-    t_eager = min(timeit.repeat(lambda: tg.grad(loss)(w, x, y), number=n, repeat=3)) / n
-    t_fast = min(timeit.repeat(lambda: fast(w, x, y), number=n, repeat=3)) / n
-    _section("3. A quick timing (median of repeats, this machine)")
+    print(">>> fast = tg.compile(tg.grad(loss)); fast(w, x, y)  # equals eager:",
+          bool(np.allclose(g.numpy(), eager.numpy(), rtol=1e-5)))
+    print(g)
+    print(">>> fast.graph   # the joint forward+backward program after the passes")
+    print(fast.graph)
+    print(">>> print(fast.source)   # the generated Python")
+    print(fast.source)
+    st = fast.stats()
+    print(">>> fast.stats()")
+    print("equations per stage: " + " -> ".join(
+        f"{name} {n}" for name, n, ms in st["eqns"] if ms != "skipped"))
+    print(f"fused groups: {st['fused_groups']}; planned peak bytes: "
+          f"{st['planned_peak_bytes']}; compile time: {st['compile_ms']} ms; "
+          f"cache entries: {st['cache_entries']}")
+    print(">>> fast(w, x[:32], y[:32])   # a new shape compiles a new entry, and says why")
+    fast(w, x[:32], y[:32])
+    print(f"recompiled because: {fast.recompiles[-1]}")
+    print("(fast.explain() prints the IR before and after every pass)")
+
+    def per_call(f, n=200):
+        ts = sorted(timeit.repeat(f, number=n, repeat=5))
+        return ts[len(ts) // 2] / n
+
+    t_eager = per_call(lambda: tg.grad(loss)(w, x, y))
+    t_fast = per_call(lambda: fast(w, x, y))
+    _section("3. A quick timing (median of 5 repeats, this machine)")
     print(f"eager tg.grad:              {t_eager * 1e6:8.1f} us per call")
     print(f"tg.compile(tg.grad(loss)):  {t_fast * 1e6:8.1f} us per call "
           f"({t_eager / t_fast:.1f}x faster)")
