@@ -28,5 +28,5 @@ def test_readme_example_runs():
     assert printed[1] == "tensor(0.8000) tensor(0.8000)"
     # the eager, tape and compiled gradients print the same values
     rest = "\n".join(printed[2:])
-    blocks = rest.split("tensor(")[1:]
+    blocks = [b.strip() for b in rest.split("tensor(")[1:]]
     assert len(blocks) == 3 and blocks[0] == blocks[1] == blocks[2]
