@@ -23,7 +23,7 @@ import numpy as np
 
 from tapegrad.tensor import _make
 
-from .ir import Graph, Lit, MemoryPlan, Var
+from .ir import Graph, Lit, MemoryPlan, Var, numpy_dtype
 
 _program_ids = itertools.count()
 
@@ -152,17 +152,17 @@ def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict
         if len(e.outputs) != 1 or not e.outputs[0].shape or not lowering.supports_out(e):
             continue
         out = e.outputs[0]
-        want = (out.shape, np.dtype(out.dtype))
+        want = (out.shape, numpy_dtype(out.dtype))
         if greedy:
             cands = sorted((handle[r] for r in owned if born[handle[r]] < i and (
-                handle[r].shape, np.dtype(handle[r].dtype)) == want), key=lambda v: v.id)
+                handle[r].shape, numpy_dtype(handle[r].dtype)) == want), key=lambda v: v.id)
         else:
             cands = [hints[i]] if i in hints else []
         for b in cands:
             r = root.get(b)
             if r not in owned or handle.get(r) is not b or born.get(b, i) >= i:
                 continue
-            if (b.shape, np.dtype(b.dtype)) != want:
+            if (b.shape, numpy_dtype(b.dtype)) != want:
                 continue
             if any(last.get(m, born[m]) > i for m in members[r]):
                 continue

@@ -37,7 +37,7 @@ class Var:
     @property
     def nbytes(self) -> int:
         """Size of the value in bytes."""
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(self.dtype).itemsize
+        return int(np.prod(self.shape, dtype=np.int64)) * numpy_dtype(self.dtype).itemsize
 
     def __repr__(self) -> str:
         return f"%{self.id}"
@@ -143,12 +143,20 @@ class MemoryPlan:
     peak_bytes: int
 
 
+def numpy_dtype(dtype: Any) -> np.dtype:
+    """The NumPy dtype for any backend's dtype (array-API dtypes by their name)."""
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return np.dtype(str(dtype).rsplit(".", 1)[-1])
+
+
 def short_dtype(dtype: Any) -> str:
     """``float32`` -> ``f32``; Python scalar types as ``weak``."""
     if isinstance(dtype, type) and dtype in (bool, int, float, complex):
         return f"weak_{dtype.__name__}"
     try:
-        dt = np.dtype(dtype)
+        dt = numpy_dtype(dtype)
     except TypeError:
         return str(dtype)
     return {"f": "f", "i": "i", "u": "u", "b": "bool", "c": "c"}[dt.kind] + (

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .interpreter import eval_eqn
-from .ir import FusedKernel, Graph, Lit, Var, pp_eqn, short_dtype
+from .ir import FusedKernel, Graph, Lit, Var, numpy_dtype, pp_eqn, short_dtype
 
 #: ``name -> rule(input_values, params) -> [(shape, dtype), ...]`` overriding the
 #: default dummy-evaluation rule for primitives whose impl cannot run on dummies.
@@ -29,7 +29,7 @@ class LintError(ValueError):
 
 def dummy(shape: tuple, dtype: Any) -> np.ndarray:
     """A read-only array of zeros of any shape that allocates one element."""
-    return np.broadcast_to(np.zeros((), dtype), shape)
+    return np.broadcast_to(np.zeros((), numpy_dtype(dtype)), shape)
 
 
 def abstract_eval(eqn, in_avals: list) -> list[tuple[tuple, Any]]:
@@ -125,7 +125,7 @@ def _check_types(e, where: str) -> list[str]:
                 f"{len(e.outputs)}"]
     out = []
     for v, (shape, dtype) in zip(e.outputs, avals):
-        if tuple(v.shape) != tuple(shape) or np.dtype(v.dtype) != np.dtype(dtype):
+        if tuple(v.shape) != tuple(shape) or numpy_dtype(v.dtype) != numpy_dtype(dtype):
             out.append(f"{where}: {v!r} is declared {short_dtype(v.dtype)}{list(v.shape)} "
                        f"but the primitive gives {short_dtype(dtype)}{list(shape)}")
     return out

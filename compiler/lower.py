@@ -16,7 +16,7 @@ import numpy as np
 
 from tapegrad.tensor import Tensor
 
-from .ir import Eqn, Graph, Lit, Var
+from .ir import Eqn, Graph, Lit, Var, numpy_dtype
 from .lint import abstract_eval
 from .trace import Trace
 
@@ -54,7 +54,7 @@ def lower(tr: Trace) -> Lowered:
     by_data: dict[int, Var] = {}  # id(array) -> Var, to recognise detached copies
     inputs = []
     for t in tr.inputs:
-        v = Var(t.data.shape, t.data.dtype)
+        v = Var(t.data.shape, numpy_dtype(t.data.dtype))
         env[_key(t)] = v
         by_data[id(t.data)] = v
         inputs.append(v)
@@ -92,7 +92,7 @@ def lower(tr: Trace) -> Lowered:
             eqn = Eqn(node.prim, ins, dict(node.params), ())
             types = abstract_eval(eqn, [a.value if type(a) is Lit else (a.shape, a.dtype)
                                         for a in ins])
-        outs = tuple(Var(s, d) for s, d in types)
+        outs = tuple(Var(s, numpy_dtype(d)) for s, d in types)
         for i, v in enumerate(outs):
             env[(id(node), i)] = v
         eqns.append(Eqn(node.prim, ins, dict(node.params), outs))

@@ -13,16 +13,24 @@ backward program (see :mod:`tapegrad.compiler`, imported on first use).
 
 from __future__ import annotations
 
-from . import _methods, viz  # noqa: F401  (_methods attaches operators to Tensor)
+# Imported for their effect: Tensor's operators (_methods), in-place operators
+# (_inplace), NumPy's protocols (_numpy_protocol).
+from . import _inplace, _methods, _numpy_protocol, viz  # noqa: F401
 from ._config import get_default_dtype, set_default_dtype
 from ._state import enable_grad, is_grad_enabled, no_grad
+from .anomaly import detect_anomaly, set_detect_anomaly
+from .checkpoint import checkpoint
+from .custom import custom_vjp
 from .explain import explain_grad
+from .gradcheck import GradcheckError, gradcheck
+from .jacobian import hessian, hvp, jacfwd, jacobian, jacrev
 from .node import AccumulateGrad, Node
 from .primitive import Primitive, registry
 from .primitives import *  # noqa: F401,F403  (NumPy-named functions)
+from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 from .tape import Tape, tape
 from .tensor import Tensor, tensor
-from .transforms import grad, value_and_grad
+from .transforms import grad, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"
 
@@ -52,6 +60,19 @@ def compile(fn=None, *, static_argnums=(), verify: bool = False, **options):  # 
     if fn is None:
         return lambda f: _compile(f, static_argnums=static_argnums, verify=verify, **options)
     return _compile(fn, static_argnums=static_argnums, verify=verify, **options)
+
+
+__array_api_version__ = _numpy_protocol.__array_api_version__
+
+
+def __array_namespace__(api_version: str | None = None):
+    """tapegrad is an array-API namespace: this returns the ``tapegrad`` module."""
+    return _numpy_protocol.array_namespace(None, api_version)
+
+
+def __getattr__(name: str):
+    # Array-API names that are not functions here (dtypes, constants, asarray).
+    return _numpy_protocol.namespace_attr(name)
 
 
 __all__ = [name for name in dir() if not name.startswith("_")]

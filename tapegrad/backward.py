@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ._inplace import resolve_args
 from ._state import _STATE, reset_state, set_state
 from .backend import backend_of
 from .tensor import Tensor, _make, tensor
@@ -62,6 +63,10 @@ def _reachable(roots: Sequence[Tensor]) -> list:
         args = node.args
         if args is None:
             raise RuntimeError(_FREED)
+        for a in args:
+            if type(a) is Tensor and a._version:  # modified in place since?
+                args = resolve_args(node)
+                break
         for a in args:
             if type(a) is Tensor and a._rg:
                 n = a._node
@@ -131,7 +136,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                 _accumulate_leaf_grad(leaf_grads, want_leaf, r, g)
             else:
                 _accumulate(node_grads, r._node, r._idx, g)
-        anomaly = _STATE.get().anomaly
+        anomaly = _STATE.get().anomaly is True  # "sites" only records where
         for node in nodes:
             g = node_grads.pop(id(node), None)
             if g is None:
@@ -171,7 +176,10 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
         for s in sources:
             if s._node is None:
                 entry = leaf_grads.get(id(s))
-                out.append(None if entry is None else entry[1])
+                g = None if entry is None else entry[1]
+                if g is not None and s._hooks:  # as PyTorch's autograd.grad does
+                    g = _run_hooks(s._hooks, g)
+                out.append(g)
             else:
                 out.append(captured.get((id(s._node), s._idx)))
         return out
@@ -280,13 +288,16 @@ def _store_leaf_grad(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
 
 
 def _check_finite(node, results) -> None:
-    for r in results:
+    for k, r in enumerate(results):
         if r is None:
             continue
         xp = backend_of(r.data).xp
         if not bool(xp.all(xp.isfinite(r.data))):
-            where = f" (recorded at {node.site})" if node.site else ""
+            where = (f" (recorded at {node.site})" if node.site else
+                     " (run the forward pass under detect_anomaly() too to see where it "
+                     "was recorded)")
             raise FloatingPointError(
                 f"detect_anomaly: the backward of {node.name()} (primitive "
-                f"'{node.prim.name}'){where} produced a NaN or inf gradient"
+                f"'{node.prim.name}'){where} produced a NaN or inf gradient for its "
+                f"argument {k}"
             )

@@ -29,7 +29,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "_rg", "_node", "_idx", "_grad", "_retains", "_hooks", "_version",
-                 "__weakref__")
+                 "_mods", "__weakref__")  # _mods: in-place log, set only by _inplace.py
     # NumPy defers binary operators (ndarray * tensor) to the tensor's reflected method.
     __array_priority__ = 1000
 
@@ -233,8 +233,12 @@ class Tensor:
         return to_numpy(self.data).tolist()
 
     def __array__(self, dtype=None, copy=None):
+        # np.asarray(t): the data without the graph (see docs/numpy.md).
+        _note_read(self)
         a = to_numpy(self.data)
-        return a if dtype is None else a.astype(dtype)
+        if dtype is not None and a.dtype != dtype:
+            return a.astype(dtype)
+        return a.copy() if copy else a
 
     def __bool__(self) -> bool:
         if _size(self.data) != 1:

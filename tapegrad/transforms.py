@@ -1,9 +1,15 @@
-"""Function transforms in JAX's style, built on the tape: ``grad``, ``value_and_grad``.
+"""Function transforms in JAX's style, built on the tape: ``grad``, ``value_and_grad``,
+``vjp`` and ``jvp`` (the Jacobian and Hessian transforms in ``jacobian.py`` build on
+these).
 
-``tg.grad(f)(x)`` wraps each differentiated argument in a fresh recorded tensor, runs
-``f``, and sweeps backward to exactly those tensors. The gradient is itself recorded
+Every transform does the same three things: wrap each array leaf of the differentiated
+arguments (pytrees of lists, tuples and dicts) in a fresh recorded tensor, run ``f``,
+and sweep backward to exactly those tensors. The sweep is itself recorded
 (``create_graph``) when an enclosing transform, tape or compiler trace will need to
-differentiate it again, so ``tg.grad(tg.grad(f))`` works.
+differentiate it again, so ``tg.grad(tg.grad(f))`` and ``tg.compile(tg.grad(f))`` work.
+
+Forward mode (``jvp``) uses the double-VJP trick: ``u -> vjp(f)(u)`` is linear in the
+cotangent ``u``, so its own VJP, taken at the tangent, is the Jacobian-vector product.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 from ._state import _STATE, reset_state, set_state
 from .backend import backend_of, is_floating
+from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor, _make
 
 
@@ -29,7 +36,7 @@ def _check_argnums(argnums, n: int, name: str) -> tuple[int, ...]:
 
 
 def _source(x: Any, name: str) -> Tensor:
-    """A fresh tensor standing for argument ``x`` inside the transformed function."""
+    """A fresh tensor standing for the leaf ``x`` inside the transformed function."""
     from .primitives import identity
 
     if isinstance(x, Tensor):
@@ -42,9 +49,6 @@ def _source(x: Any, name: str) -> Tensor:
             return identity(x)
         return _make(x.data, None, 0, True)
     if backend_of(x) is None:
-        if isinstance(x, (list, tuple, dict)):
-            raise TypeError(f"{name}: differentiating with respect to a {type(x).__name__} "
-                            "argument is not supported here; pass arrays or tensors")
         from .tensor import tensor
 
         x = tensor(x).data
@@ -54,47 +58,83 @@ def _source(x: Any, name: str) -> Tensor:
     return _make(x, None, 0, True)
 
 
-def _value_and_grad(fun: Callable, argnums, has_aux: bool, name: str, args: tuple,
-                    kwargs: dict):
-    from .backward import backward
+def _has_graph(x: Any) -> bool:
+    return isinstance(x, Tensor) and (x._rg or x._node is not None)
 
-    nums = _check_argnums(argnums, len(args), name)
-    st = _STATE.get()
-    outer = st.nested > 0 or bool(st.tapes) or st.tracing is not None
-    srcs = [_source(args[i], name) for i in nums]
-    call_args = list(args)
-    for i, s in zip(nums, srcs):
-        call_args[i] = s
-    create_graph = outer or any(isinstance(args[i], Tensor) and args[i]._rg for i in nums)
-    token = set_state(nested=st.nested + 1, grad_enabled=True)
-    try:
-        out = fun(*call_args, **kwargs)
-    finally:
-        reset_state(token)
-    if has_aux:
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError(f"{name}: with has_aux=True the function must return a pair "
-                            f"(output, aux), got {type(out).__name__}")
-        out, aux = out
-    if not isinstance(out, Tensor) and (isinstance(out, (int, float)) or
-                                        backend_of(out) is not None):
-        out = Tensor(out)  # a constant: every gradient is zero
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{name}: the function must return a scalar tensor, got "
-                        f"{type(out).__name__}")
-    if out.data.ndim != 0 and out.size != 1:
-        raise TypeError(f"{name}: the function must return a scalar (one-element) output, "
-                        f"got shape {out.shape}; use tg.vjp or tg.jacobian for others")
-    if out._rg:
-        grads = backward([out], [None], sources=srcs, create_graph=create_graph,
-                         retain_graph=create_graph)
-    else:
-        grads = [None] * len(srcs)
-    grads = [_zeros_if_none(g, s) for g, s in zip(grads, srcs)]
-    if not create_graph:
-        out = out.detach()
-    result = grads[0] if isinstance(argnums, int) else tuple(grads)
-    return (out, result, aux) if has_aux else (out, result)
+
+class _Traced:
+    """``fun`` run once on fresh source tensors: what every transform starts from.
+
+    Attributes
+    ----------
+    out : pytree
+        What ``fun`` returned (without the aux part).
+    srcs : list of Tensor
+        The source tensors, the leaves of the differentiated arguments in order.
+    in_defs : list of TreeDef
+        The structure of each differentiated argument.
+    create_graph : bool
+        Whether sweeps must be recorded (an enclosing transform, tape or trace, or
+        arguments that are themselves part of a graph).
+    """
+
+    def __init__(self, fun: Callable, args: tuple, kwargs: dict, nums: tuple, name: str,
+                 has_aux: bool = False) -> None:
+        st = _STATE.get()
+        outer = st.nested > 0 or bool(st.tapes) or st.tracing is not None
+        call_args = list(args)
+        self.srcs: list[Tensor] = []
+        self.in_defs = []
+        self.create_graph = outer
+        for i in nums:
+            leaves, treedef = tree_flatten(args[i])
+            self.create_graph = self.create_graph or any(map(_has_graph, leaves))
+            srcs = [_source(x, name) for x in leaves]
+            self.srcs += srcs
+            self.in_defs.append(treedef)
+            call_args[i] = tree_unflatten(treedef, srcs)
+        token = set_state(nested=st.nested + 1, grad_enabled=True)
+        try:
+            out = fun(*call_args, **kwargs)
+        finally:
+            reset_state(token)
+        self.aux = None
+        if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError(f"{name}: with has_aux=True the function must return a "
+                                f"pair (output, aux), got {type(out).__name__}")
+            out, self.aux = out
+        self.out = out
+
+    def pull(self, roots: Sequence[Tensor], cts: Sequence[Any], *, create_graph=None,
+             keep: bool = True) -> list:
+        """Gradients of ``roots`` (seeded with ``cts``) for every source (None: none)."""
+        from .backward import backward
+
+        cg = self.create_graph if create_graph is None else create_graph
+        pairs = [(r, c) for r, c in zip(roots, cts) if isinstance(r, Tensor) and r._rg]
+        if not pairs:
+            return [None] * len(self.srcs)
+        return backward([r for r, _ in pairs], [c for _, c in pairs], sources=self.srcs,
+                        create_graph=cg, retain_graph=keep or cg)
+
+    def split(self, grads: Sequence[Any]) -> list:
+        """Per-argument pytrees from a flat list of per-source gradients."""
+        out, k = [], 0
+        for treedef in self.in_defs:
+            n = treedef.num_leaves
+            leaves = [_zeros_if_none(g, s) for g, s in zip(grads[k:k + n], self.srcs[k:k + n])]
+            out.append(tree_unflatten(treedef, leaves))
+            k += n
+        return out
+
+    def result(self, x: Any) -> Any:
+        """Detach outputs unless the graph is being built for an enclosing level."""
+        if self.create_graph:
+            return x
+        leaves, treedef = tree_flatten(x)
+        return tree_unflatten(treedef, [v.detach() if isinstance(v, Tensor) else v
+                                        for v in leaves])
 
 
 def _zeros_if_none(g, s: Tensor) -> Tensor:
@@ -102,6 +142,30 @@ def _zeros_if_none(g, s: Tensor) -> Tensor:
         xp = backend_of(s.data).xp
         return _make(xp.zeros_like(s.data), None, 0, False)
     return g
+
+
+def _as_output(out: Any) -> Any:
+    """A function's array or number output as a (constant) tensor."""
+    if not isinstance(out, Tensor) and (isinstance(out, (int, float)) or
+                                        backend_of(out) is not None):
+        return Tensor(out)
+    return out
+
+
+def _value_and_grad(fun: Callable, argnums, has_aux: bool, name: str, args: tuple,
+                    kwargs: dict):
+    nums = _check_argnums(argnums, len(args), name)
+    tr = _Traced(fun, args, kwargs, nums, name, has_aux)
+    out = _as_output(tr.out)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}: the function must return a scalar tensor, got "
+                        f"{type(out).__name__}")
+    if out.data.ndim != 0 and out.size != 1:
+        raise TypeError(f"{name}: the function must return a scalar (one-element) output, "
+                        f"got shape {out.shape}; use tg.vjp or tg.jacobian for others")
+    grads = tr.split(tr.pull([out], [None], keep=False))
+    result = grads[0] if isinstance(argnums, int) else tuple(grads)
+    return tr.result(out), result, tr.aux
 
 
 def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
@@ -113,6 +177,7 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
         Returns a one-element tensor (and auxiliary data if ``has_aux``).
     argnums : int or tuple of ints
         Which positional arguments to differentiate; a tuple gives a tuple of grads.
+        Each may be a pytree (nested lists, tuples, dicts) of arrays.
     has_aux : bool
         ``fun`` returns ``(output, aux)``; the gradient function returns
         ``(grad, aux)``.
@@ -121,18 +186,20 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     -------
     callable
         Takes the same arguments as ``fun`` (arrays, numbers or tensors) and returns
-        tensors shaped like the differentiated arguments.
+        gradients with the structure and shapes of the differentiated arguments.
 
     Examples
     --------
     >>> import tapegrad as tg
     >>> tg.grad(lambda x: (x ** 3).sum())(tg.tensor([2.0]))
     tensor([12.])
+    >>> tg.grad(lambda p: (p["w"] * p["b"]).sum())({"w": tg.tensor([2.0]), "b": 3.0})
+    {'w': tensor([3.]), 'b': tensor(2.)}
     """
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
-        res = _value_and_grad(fun, argnums, has_aux, "grad", args, kwargs)
-        return (res[1], res[2]) if has_aux else res[1]
+        _, g, aux = _value_and_grad(fun, argnums, has_aux, "grad", args, kwargs)
+        return (g, aux) if has_aux else g
 
     grad_fun.__name__ = f"grad({getattr(fun, '__name__', 'fun')})"
     return grad_fun
@@ -144,10 +211,127 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0,
     ``has_aux``), as in JAX."""
     @functools.wraps(fun)
     def vg_fun(*args, **kwargs):
-        res = _value_and_grad(fun, argnums, has_aux, "value_and_grad", args, kwargs)
-        if has_aux:
-            return (res[0], res[2]), res[1]
-        return res
+        v, g, aux = _value_and_grad(fun, argnums, has_aux, "value_and_grad", args, kwargs)
+        return ((v, aux), g) if has_aux else (v, g)
 
     vg_fun.__name__ = f"value_and_grad({getattr(fun, '__name__', 'fun')})"
     return vg_fun
+
+
+def _output_leaves(out: Any, name: str) -> tuple[list, Any]:
+    leaves, treedef = tree_flatten(out)
+    leaves = [_as_output(v) for v in leaves]
+    for v in leaves:
+        if not isinstance(v, Tensor):
+            raise TypeError(f"{name}: the function must return tensors or arrays (in "
+                            f"lists, tuples or dicts), got {type(v).__name__}")
+    return leaves, treedef
+
+
+def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
+    """Evaluate ``fun`` and return its vector-Jacobian product function (JAX's ``vjp``).
+
+    Parameters
+    ----------
+    fun : callable
+        A function of pytrees of arrays returning a pytree of tensors.
+    *primals
+        The point to differentiate at; every argument is differentiated.
+    has_aux : bool
+        ``fun`` returns ``(output, aux)``.
+
+    Returns
+    -------
+    (primals_out, vjp_fun) or (primals_out, vjp_fun, aux)
+        ``vjp_fun(cotangent)`` takes a pytree shaped like ``primals_out`` and returns a
+        tuple with one gradient pytree per primal. It may be called many times.
+
+    Examples
+    --------
+    >>> import tapegrad as tg
+    >>> y, pullback = tg.vjp(lambda x: x * 3.0, tg.tensor([1.0, 2.0]))
+    >>> pullback(tg.tensor([1.0, 10.0]))
+    (tensor([3., 30.]),)
+    """
+    tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "vjp", has_aux)
+    outs, out_def = _output_leaves(tr.out, "vjp")
+
+    def vjp_fun(cotangent: Any) -> tuple:
+        cts, ct_def = tree_flatten(cotangent)
+        if ct_def != out_def:
+            raise ValueError(f"vjp: the cotangent has structure {ct_def!r} but the output "
+                             f"has structure {out_def!r}")
+        return tuple(tr.split(tr.pull(outs, cts)))
+
+    primals_out = tr.result(tree_unflatten(out_def, outs))
+    return (primals_out, vjp_fun, tr.aux) if has_aux else (primals_out, vjp_fun)
+
+
+def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False):
+    """Jacobian-vector product (forward mode), as JAX's ``jvp``.
+
+    Computed with two reverse sweeps (the double-VJP trick), so every primitive with a
+    VJP rule works in forward mode too.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of pytrees of arrays returning a pytree of tensors.
+    primals : tuple
+        The arguments of ``fun``.
+    tangents : tuple
+        One tangent per primal, with the same structure and shapes.
+    has_aux : bool
+        ``fun`` returns ``(output, aux)``; ``aux`` is returned third.
+
+    Returns
+    -------
+    (primals_out, tangents_out)
+        ``fun(*primals)`` and the directional derivative along ``tangents``, with the
+        structure of the output.
+
+    Examples
+    --------
+    >>> import tapegrad as tg
+    >>> tg.jvp(lambda x: x ** 2, (tg.tensor([3.0]),), (tg.tensor([1.0]),))
+    (tensor([9.]), tensor([6.]))
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
+    if tree_flatten(primals)[1] != tree_flatten(tangents)[1]:
+        raise ValueError("jvp: primals and tangents must have the same structure")
+    tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "jvp", has_aux)
+    outs, out_def = _output_leaves(tr.out, "jvp")
+    push = forward_pusher(tr, outs)
+    t_out = push(tree_flatten(tangents)[0])
+    res = (tr.result(tree_unflatten(out_def, outs)), tr.result(tree_unflatten(out_def, t_out)))
+    return (*res, tr.aux) if has_aux else res
+
+
+def forward_pusher(tr: _Traced, outs: list) -> Callable:
+    """A function pushing source tangents (a flat list) to output tangents (flat).
+
+    The first reverse sweep runs once, seeded with zero cotangents ``u`` that require
+    grad, and is recorded; each push is a second sweep from its results back to ``u``.
+    """
+    us = [_make(backend_of(o.data).xp.zeros_like(o.data), None, 0, True) if o._rg else None
+          for o in outs]
+    live = [(o, u) for o, u in zip(outs, us) if u is not None]
+    gs = tr.pull([o for o, _ in live], [u for _, u in live], create_graph=True)
+
+    def push(tangents: Sequence[Any]) -> list:
+        from .backward import backward
+
+        pairs = [(g, t) for g, t in zip(gs, tangents) if g is not None and g._rg]
+        res: list = [None] * len(live)
+        if pairs:
+            res = backward([g for g, _ in pairs], [t for _, t in pairs],
+                           sources=[u for _, u in live], create_graph=tr.create_graph,
+                           retain_graph=True)
+        it = iter(res)
+        return [_zeros_if_none(next(it), o) if u is not None else _zeros_if_none(None, o)
+                for o, u in zip(outs, us)]
+
+    return push

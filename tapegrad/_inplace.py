@@ -1,0 +1,239 @@
+"""In-place operations (``x += y``, ``x[idx] = v``, ``out=``) and the version counter.
+
+PyTorch's semantics, on an engine whose arrays are never written in place:
+
+* An in-place operation computes its result out of place from a *snapshot* of the
+  tensor (a new handle on the old array and the old record), then the tensor takes the
+  result over: its array, and its record when the operation was recorded. No array is
+  ever overwritten, so values saved by earlier records stay intact.
+* ``tensor._version`` counts the in-place operations applied to the tensor. Each one
+  is also logged on the tensor with a sequence stamp (drawn from the same counter as
+  ``Node.seq``) and, when recorded, a weak reference to the snapshot.
+* The backward driver checks an argument only when its version is non-zero (one int
+  test, at backward time; the per-operation path pays nothing). A record made before a
+  *recorded* in-place operation is pointed at the snapshot: it sees exactly the value and
+  the record it used. A record made before an *unrecorded* one (under ``no_grad``, or on
+  a constant) cannot see its old value any more: backward raises, naming the record that
+  used the tensor and the operation that modified it.
+
+In-place on a leaf that requires grad is an error while grad mode is on, as in PyTorch
+(an optimizer step runs under ``tg.no_grad()``).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import numpy as np
+
+import tapegrad.primitives as P
+
+from ._state import _STATE
+from .node import _seq
+from .primitive import primitive
+from .primitives._util import needs
+from .primitives.index import normalize_index
+from .tensor import Tensor, _make
+
+__all__: list[str] = []
+
+
+# -- x[idx] = v as a primitive: a copy of x with v written at idx --------------------
+def _setitem_impl(xp, x, v, idx):
+    out = xp.asarray(x, copy=True)
+    out[idx] = v
+    return out
+
+
+def _setitem_vjp(g, x, v, idx):
+    # x's gradient is g with the overwritten places zeroed; v gets what was written.
+    return (setitem_p.bind(g, 0.0, idx=idx) if needs(x) else None,
+            P.getitem(g, idx) if needs(v) else None)
+
+
+setitem_p = primitive("setitem", _setitem_impl, _setitem_vjp, grad_name="CopySlices")
+
+
+def setitem(x, idx, v):
+    """``x`` with ``v`` written at ``idx``, out of place (JAX's ``x.at[idx].set(v)``)."""
+    return setitem_p.bind(x, v, idx=normalize_index(idx))
+
+
+# -- the in-place driver --------------------------------------------------------------
+class _Mod:
+    """One logged in-place operation (or a run of unrecorded ones)."""
+
+    __slots__ = ("first", "last", "version", "label", "snap")
+
+    def __init__(self, stamp: int, version: int, label: str, snap) -> None:
+        self.first = self.last = stamp
+        self.version = version  # the version before the operation
+        self.label = label
+        self.snap = snap  # weakref to the snapshot, or None when not recorded
+
+
+def apply(x: Tensor, label: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
+    """Make ``x`` take the value ``compute(snapshot_of_x)``, in place.
+
+    ``compute`` receives a snapshot standing for ``x``'s current value and returns the
+    new value (a tensor of ``x``'s shape; its dtype is cast to ``x``'s).
+    """
+    st = _STATE.get()
+    if x._rg and x._node is None and st.grad_enabled:
+        raise RuntimeError(
+            f"{label}: a leaf tensor that requires grad is being used in an in-place "
+            "operation. Update parameters under `with tg.no_grad():`, or compute out of "
+            "place (x = x + ...), or modify a copy (x.detach() or tg.tensor(x))."
+        )
+    snap = _make(x.data, x._node, x._idx, x._rg)
+    snap._version = x._version
+    new = compute(snap)
+    if not isinstance(new, Tensor):
+        new = Tensor(new)
+    if new.shape != x.shape:
+        raise ValueError(f"{label}: the result has shape {new.shape}, which cannot be "
+                         f"stored in place in a tensor of shape {x.shape}")
+    if new.data.dtype != x.data.dtype:
+        if not np.can_cast(new.data.dtype, x.data.dtype, "same_kind"):
+            raise TypeError(f"{label}: the result has dtype {new.data.dtype}, which cannot "
+                            f"be stored in place in a tensor of dtype {x.data.dtype}")
+        new = P.astype(new, x.data.dtype)
+    stamp = next(_seq)
+    if st.tracing is not None:
+        _patch_trace(st.tracing, x, snap)
+    # The snapshot stays alive only while the new record refers to it.
+    _log(x, stamp, label, snap if new._node is not None else None)
+    x.data = new.data
+    if st.grad_enabled or st.tracing is not None:
+        x._node, x._idx, x._rg = new._node, new._idx, new._rg
+    # else (no_grad): like PyTorch, x keeps its record; only its value changes.
+    x._version += 1
+    return x
+
+
+def _log(x: Tensor, stamp: int, label: str, snap) -> None:
+    mods = getattr(x, "_mods", None)
+    if mods is None:
+        mods = x._mods = []
+    elif snap is None and mods and mods[-1].snap is None:
+        mods[-1].last = stamp  # a run of unrecorded updates (an optimizer loop) is one entry
+        return
+    elif len(mods) > 32:  # drop records whose snapshot (and graph) is gone
+        mods[:] = [m for m in mods if m.snap is None or m.snap() is not None]
+    mods.append(_Mod(stamp, x._version, label, None if snap is None else weakref.ref(snap)))
+
+
+def _patch_trace(tracing, x: Tensor, snap: Tensor) -> None:
+    # A compiler trace lowers its records after the function returns: records (and
+    # inputs, and guarded reads) made before this operation must keep seeing the old x.
+    for node in getattr(tracing, "nodes", ()):
+        args = node.args
+        if args is not None and any(a is x for a in args):
+            node.args = tuple(snap if a is x else a for a in args)
+    inputs = getattr(tracing, "inputs", None)
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if t is x:
+                inputs[i] = snap
+    reads = getattr(tracing, "reads", None)
+    if reads is not None:
+        for i, (t, v) in enumerate(reads):
+            if t is x:
+                reads[i] = (snap, v)
+
+
+def resolve_args(node) -> tuple:
+    """``node.args`` as the node saw them: modified tensors replaced by snapshots.
+
+    Patches ``node.args`` (so later sweeps need not resolve again) and returns them;
+    raises when a tensor the node used was changed by an unrecorded in-place operation.
+    """
+    args = list(node.args)
+    changed = False
+    for k, a in enumerate(args):
+        if type(a) is not Tensor or not a._version:
+            continue
+        mod = _first_mod_after(a, node.seq)
+        if mod is None:
+            continue
+        snap = mod.snap() if mod.snap is not None else None
+        if snap is None:
+            raise RuntimeError(_modified_message(node, k, a, mod))
+        args[k] = snap
+        changed = True
+    if changed:
+        node.args = tuple(args)
+    return node.args
+
+
+def _first_mod_after(t: Tensor, seq: int):
+    for mod in getattr(t, "_mods", None) or ():
+        if mod.last > seq:
+            return mod
+    return None
+
+
+def _modified_message(node, k: int, t: Tensor, mod: _Mod) -> str:
+    where = f" (recorded at {node.site})" if node.site else ""
+    return (
+        f"backward: one of the variables needed for gradient computation has been "
+        f"modified by an inplace operation: argument {k} of {node.name()}{where}, a "
+        f"tensor of shape {t.shape}, was modified in place by `{mod.label}` after "
+        f"{node.name()} used it; it is now at version {t._version}, {node.name()} used "
+        f"version {mod.version}. The old value was not kept (the modification ran "
+        "under no_grad, or its result does not depend on it), so the gradient cannot be "
+        "computed: modify a copy, or compute out of place."
+    )
+
+
+# -- the operators --------------------------------------------------------------------
+def _iop(prim, symbol: str):
+    bind = prim.bind
+    label = f"x {symbol} ..."
+
+    def op(self: Tensor, other) -> Tensor:
+        return apply(self, label, lambda s: bind(s, s if other is self else other))
+
+    op.__name__ = f"__i{prim.name}__"
+    return op
+
+
+def _setitem(self: Tensor, idx, value) -> None:
+    idx = normalize_index(idx)
+    apply(self, "x[...] = v",
+          lambda s: setitem_p.bind(s, s if value is self else value, idx=idx))
+
+
+def _attach() -> None:
+    T = Tensor
+    T.__iadd__ = _iop(P.add_p, "+=")
+    T.__isub__ = _iop(P.subtract_p, "-=")
+    T.__imul__ = _iop(P.multiply_p, "*=")
+    T.__itruediv__ = _iop(P.divide_p, "/=")
+    T.__ipow__ = _iop(P.power_p, "**=")
+    T.__imatmul__ = lambda self, other: apply(
+        self, "x @= ...", lambda s: P.matmul(s, s if other is self else other))
+    T.__setitem__ = _setitem
+    T.add_ = lambda self, other: apply(self, "add_", lambda s: P.add(s, other))
+    T.sub_ = lambda self, other: apply(self, "sub_", lambda s: P.subtract(s, other))
+    T.mul_ = lambda self, other: apply(self, "mul_", lambda s: P.multiply(s, other))
+    T.div_ = lambda self, other: apply(self, "div_", lambda s: P.divide(s, other))
+    T.zero_ = lambda self: apply(
+        self, "zero_", lambda s: setitem_p.bind(s, 0, idx=(Ellipsis,)))
+    T.fill_ = lambda self, value: apply(
+        self, "fill_", lambda s: setitem_p.bind(s, value, idx=(Ellipsis,)))
+    T.copy_ = _copy_
+
+
+def _copy_(self: Tensor, src) -> Tensor:
+    """Overwrite with ``src`` (broadcast to this tensor's shape), in place."""
+    def compute(s):
+        if isinstance(src, Tensor) and src.shape == s.shape:
+            return P.identity(src)  # a new record, so the tensor keeps its own identity
+        return P.broadcast_to(src, s.shape)
+
+    return apply(self, "copy_", compute)
+
+
+_attach()
