@@ -86,8 +86,7 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
         that takes arrays and returns arrays.
     """
     static = compiled_fn.static_argnums
-    tr = trace(compiled_fn.fn, args, kwargs, static)
-    low = lower(tr)
+    tr, low, opt = pipeline(compiled_fn, args, kwargs)
     if low.guards or low.value_guards:
         raise NotImplementedError(
             "export: this function reads traced values in Python (its compiled program "
@@ -97,8 +96,6 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
     if be is not NUMPY:
         raise NotImplementedError(f"export: only NumPy programs can be exported, got "
                                   f"{be.name} arrays")
-    opts = compiled_fn.options
-    opt = optimize(low.graph, passes=opts.get("passes"), fuse=opts.get("fuse", True))
     in_structures = [(None, None if i in static else _as_arrays(flatten(a, [])))
                      for i, a in enumerate(args)]
     in_structures += [(k, _as_arrays(flatten(v, []))) for k, v in kwargs.items()]
@@ -111,6 +108,15 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
     path = Path(path)
     path.write_text(source)
     return path
+
+
+def pipeline(compiled_fn: Any, args: tuple, kwargs: dict) -> tuple:
+    """Trace, lower and optimise as ``compiled_fn`` does: ``(trace, lowered, optimized)``."""
+    tr = trace(compiled_fn.fn, args, kwargs, compiled_fn.static_argnums)
+    low = lower(tr)
+    opts = compiled_fn.options
+    opt = optimize(low.graph, passes=opts.get("passes"), fuse=opts.get("fuse", True))
+    return tr, low, opt
 
 
 def _as_arrays(structure: Any) -> Any:

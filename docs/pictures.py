@@ -27,7 +27,21 @@ def seed_graph() -> tg.viz.Diagram:
                              "x7": x7}, constants=True)
 
 
-PICTURES = {"seed_graph": seed_graph}
+def mlp_backward() -> tg.viz.Diagram:
+    """The compiled gradient of a two-layer MLP's loss: fused groups, saved values, frees."""
+    import numpy as np
+
+    def loss(w1, w2, x, y):
+        h = tg.tanh(x @ w1)
+        return ((h @ w2 - y) ** 2).mean()
+
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal((4, 8)), rng.standard_normal((8, 1)),
+            rng.standard_normal((16, 4)), rng.standard_normal((16, 1)))
+    return tg.viz.program(tg.compile(tg.grad(loss, argnums=(0, 1))), *args)
+
+
+PICTURES = {"seed_graph": seed_graph, "mlp_backward": mlp_backward}
 
 
 def main() -> None:

@@ -84,6 +84,8 @@ def compiled_example() -> None:
     print(fast.graph)
     print(">>> print(fast.source)   # the generated Python")
     print(fast.source)
+    print(">>> tg.viz.program(fast, w, x, y).render(path)   # fused groups, saved values, frees")
+    print("wrote", tg.viz._save_for_tour(tg.viz.program(fast, w, x, y), "compiled_program"))
     st = fast.stats()
     print(">>> fast.stats()")
     print("equations per stage: " + " -> ".join(

@@ -289,6 +289,6 @@ def graph(y: Any, names: dict[str, Any] | None = None, *, constants: bool = Fals
 def program(compiled_fn: Any, *args: Any) -> Diagram:
     """Draw the program ``compiled_fn`` runs for ``args``: fused groups, saved values,
     and where buffers are freed. See :mod:`tapegrad.compiler`."""
-    from .viz_program import draw_program
+    from ._viz_program import draw_program
 
     return draw_program(compiled_fn, *args)

@@ -145,3 +145,51 @@ def test_render_svg_and_png(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     bundle = d._repr_mimebundle_()
     assert "<svg" in bundle["image/svg+xml"]
+
+
+# -- tg.viz.program ---------------------------------------------------------------
+def _mlp():
+    def loss(w1, w2, x, y):
+        h = tg.tanh(x @ w1)
+        return ((h @ w2 - y) ** 2).mean()
+
+    rng = np.random.default_rng(0)
+    args = (rng.standard_normal((4, 8)), rng.standard_normal((8, 1)),
+            rng.standard_normal((16, 4)), rng.standard_normal((16, 1)))
+    return tg.compile(tg.grad(loss, argnums=(0, 1))), args
+
+
+def test_program_matches_the_compiled_graph():
+    from tapegrad.compiler.ir import FusedKernel
+
+    fast, args = _mlp()
+    fast(*args)
+    graph = fast.graph  # what the compiled function runs for these arguments
+    d = tg.viz.program(fast, *args)
+    nodes = _nodes(d.source)
+    fused = [e for e in graph.eqns if isinstance(e.prim, FusedKernel)]
+    plain = [e for e in graph.eqns if not isinstance(e.prim, FusedKernel)]
+    assert len(re.findall(r"subgraph cluster_g\d+", d.source)) == len(fused) >= 1
+    boxes = [k for k in nodes if k.startswith("e")]
+    assert len(boxes) == len(plain) + sum(len(e.prim.body.eqns) for e in fused)
+    ops = sorted(v.split("\\n")[0].split(" = ")[-1] for k, v in nodes.items()
+                 if re.fullmatch(r"e\d+", k))
+    assert ops == sorted(e.prim.name for e in plain)
+    # Arguments named after the parameters; one box per result.
+    assert [v.split("\\n")[0] for k, v in nodes.items() if k.startswith("i")] == [
+        "w1", "w2", "x", "y"]
+    assert sum(k.startswith("o") for k in nodes) == 2
+    # Every intermediate value is freed exactly once; outputs and inputs never.
+    freed = re.findall(r"free ((?:%\d+ ?)+)", d.source)
+    names = [n for group in freed for n in group.split()]
+    n_values = sum(len(e.outputs) for e in graph.eqns)
+    assert len(names) == len(set(names)) == n_values - 2
+    # The tanh activations are read again by the backward part: a saved value.
+    assert 'color="#e8590c", penwidth=2' in d.source
+
+
+@needs_dot
+def test_program_renders(tmp_path):
+    fast, args = _mlp()
+    svg = tg.viz.program(fast, *args).render(tmp_path / "p.svg").read_text()
+    assert "<svg" in svg and "fused" in svg
