@@ -14,7 +14,7 @@ import numpy as np
 
 from tapegrad.primitive import registry
 
-from ..ir import Eqn, FusedKernel, Graph, Lit, Var
+from ..ir import Eqn, FusedKernel, Lit, Var
 
 _WEAK = (bool, int, float, complex)
 
@@ -125,19 +125,6 @@ def make_eqn(prim: Any, inputs: tuple, params: dict, out: Var | None = None) -> 
     elif tuple(out.shape) != spec[0] or not same_dtype(out.dtype, spec[1]):
         return None
     return Eqn(prim_of(prim), tuple(inputs), dict(params), (out,))
-
-
-def use_counts(graph: Graph) -> dict:
-    """``{Var: number of uses}`` over equation inputs and graph outputs."""
-    counts: dict[Var, int] = {}
-    for e in graph.eqns:
-        for a in e.inputs:
-            if isinstance(a, Var):
-                counts[a] = counts.get(a, 0) + 1
-    for a in graph.outputs:
-        if isinstance(a, Var):
-            counts[a] = counts.get(a, 0) + 1
-    return counts
 
 
 def resolve(env: dict, a: Any) -> Any:

@@ -205,6 +205,7 @@ def simplify(graph: Graph) -> Graph:
     -------
     Graph
         An equivalent program (same inputs, outputs of the same shapes and dtypes).
-        Replaced equations stay in place until :func:`~.dce.dce` removes them.
+        Equations left without readers (the ``add`` under a ``log1p``) stay until
+        :func:`~.dce.dce` removes them.
     """
     return rewrite_to_fixpoint(graph, _TABLE)

@@ -148,11 +148,10 @@ def elementwise_programs(draw):
     return b.graph(*outs)
 
 
-def _close_where_finite(got, want):
+def _close_where_finite(got, want, tol):
     got, want = np.asarray(got), np.asarray(want)
     assert got.shape == want.shape and got.dtype == want.dtype
     ok = np.isfinite(want) & (np.abs(want) < 1e30)
-    tol = 1e-4 if want.dtype == f32 else 1e-10
     np.testing.assert_allclose(got[ok], want[ok], rtol=tol, atol=tol)
 
 
@@ -180,5 +179,7 @@ def test_pipeline_preserves_results(graph, seed):
         lint(new)
         assert specs(new) == specs(graph), name
     plan = plan_memory(new)
+    # Rewrites round differently (x/c -> x*(1/c), log1p): float32 anywhere sets the bar.
+    tol = 1e-4 if any(np.dtype(v.dtype) == f32 for v in graph.inputs) else 1e-10
     for got, w in zip(run_with_plan(new, plan, args), want):
-        _close_where_finite(got, w)
+        _close_where_finite(got, w, tol)
