@@ -84,18 +84,94 @@ def is_array(x: Any) -> bool:
 
 
 def to_numpy(x: Any) -> np.ndarray:
-    """Copy an array of any backend to host memory as a NumPy array."""
+    """Copy an array of any backend to host memory as a NumPy array.
+
+    This is the one place tapegrad moves data to the host; it runs only for
+    ``Tensor.numpy()``, ``.item()``, ``.tolist()`` and printing. Arrays on another
+    device (a GPU, or array-api-strict's test devices) go through the library's own
+    transfer: CuPy's ``.get()``, else ``to_device`` to the namespace's CPU device.
+    """
     if isinstance(x, np.ndarray):
         return x
-    if hasattr(x, "get"):  # CuPy: the documented device-to-host transfer
+    if hasattr(x, "get") and type(x).__module__.startswith("cupy"):
         return x.get()
-    return np.asarray(x)
+    try:
+        return np.asarray(x)
+    except (RuntimeError, TypeError, ValueError, BufferError):
+        cpu = _cpu_device(x)
+        if cpu is None:
+            raise
+        return np.asarray(x.to_device(cpu))
+
+
+def _cpu_device(x: Any) -> Any:
+    """The CPU device of ``x``'s namespace (array API inspection), or None."""
+    xp = x.__array_namespace__()
+    info = getattr(xp, "__array_namespace_info__", None)
+    if info is None:
+        return None
+    for d in info().devices():
+        if "cpu" in str(d).lower():
+            return d
+    return None
+
+
+def device_of(x: Any) -> Any:
+    """A hashable key for the device ``x`` lives on (``"cpu"`` for NumPy).
+
+    Part of the compiled programs' cache key: the same shapes on another GPU need a
+    program whose kernels and constants live there.
+    """
+    if type(x) is np.ndarray:
+        return "cpu"
+    d = getattr(x, "device", "cpu")
+    dev_id = getattr(d, "id", None)  # cupy.cuda.Device
+    if isinstance(dev_id, int):
+        return ("cuda", dev_id)
+    try:
+        hash(d)
+    except TypeError:
+        return str(d)
+    return d
+
+
+def dtype_kind(dtype: Any) -> str:
+    """NumPy's one-letter kind (``f``, ``c``, ``i``, ``u``, ``b``) of any backend's dtype."""
+    kind = getattr(dtype, "kind", None)
+    if isinstance(kind, str):
+        return kind
+    name = str(dtype).rsplit(".", 1)[-1]
+    for prefix, k in (("complex", "c"), ("float", "f"), ("uint", "u"), ("int", "i"),
+                      ("bool", "b")):
+        if name.startswith(prefix):
+            return k
+    raise TypeError(f"unknown dtype {dtype!r}")
 
 
 def is_floating(dtype) -> bool:
     """Whether ``dtype`` is real or complex floating point, for any backend's dtypes."""
-    kind = getattr(dtype, "kind", None)
-    if kind is not None:
-        return kind in "fc"
-    name = str(dtype)
-    return "float" in name or "complex" in name
+    return dtype_kind(dtype) in "fc"
+
+
+def dtype_name(dtype: Any) -> str:
+    """The array-API name of a dtype of any backend: ``"float32"``, ``"bool"``..."""
+    if isinstance(dtype, str):
+        return np.dtype(dtype).name
+    if isinstance(dtype, (np.dtype, type)):
+        return np.dtype(dtype).name
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def namespace_dtype(xp: Any, dtype: Any) -> Any:
+    """``dtype`` (a string, NumPy dtype or another namespace's dtype) as ``xp``'s dtype.
+
+    NumPy and CuPy use NumPy dtypes; other array-API namespaces have their own dtype
+    objects, named as in the standard (``xp.float32``).
+    """
+    if xp is np or getattr(xp, "__name__", "").startswith("cupy"):
+        return dtype if isinstance(dtype, np.dtype) else np.dtype(dtype_name(dtype))
+    own = getattr(xp, dtype_name(dtype), None)
+    if own is None:
+        raise TypeError(f"the {getattr(xp, '__name__', xp)} namespace has no dtype {dtype!r}")
+    return own
+

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ._inplace import resolve_args
 from ._state import _STATE, reset_state, set_state
 from .backend import backend_of
@@ -39,7 +41,13 @@ def _seed(y: Tensor, g: Any) -> Tensor:
         xp = backend_of(y.data).xp
         return _make(xp.ones_like(y.data), None, 0, False)
     if not isinstance(g, Tensor):
-        g = tensor(g, dtype=y.data.dtype) if backend_of(g) is None else Tensor(g)
+        be = backend_of(y.data)
+        if backend_of(g) is not None:
+            g = Tensor(g)
+        elif be.xp is np:
+            g = tensor(g, dtype=y.data.dtype)
+        else:  # numbers or lists: made in the output's namespace, on its device
+            g = Tensor(be.xp.asarray(g, dtype=y.data.dtype, device=y.data.device))
     if g.shape != y.shape:
         raise RuntimeError(
             f"backward: gradient has shape {g.shape} but the output has shape {y.shape}; "

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _config
 from ._state import _STATE
-from .backend import backend_of, to_numpy
+from .backend import backend_of, dtype_kind, is_floating, namespace_dtype, to_numpy
 
 
 class Tensor:
@@ -93,7 +93,7 @@ class Tensor:
                 "requires_grad: you can only change requires_grad of leaf tensors; "
                 "use .detach() to get a leaf"
             )
-        if value and self.data.dtype.kind not in "fc":
+        if value and not is_floating(self.data.dtype):
             raise RuntimeError(
                 "requires_grad: only floating-point tensors can require gradients, "
                 f"got dtype {self.data.dtype}"
@@ -255,7 +255,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub":
+        if dtype_kind(self.data.dtype) not in "iub":
             raise TypeError("__index__: only integer tensors can be used as an index")
         return int(self.item())
 
@@ -358,16 +358,8 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     else:
         arr = be.xp.asarray(data, copy=True)
         if dtype is not None:
-            arr = be.xp.astype(arr, _dtype_for(be, dtype))
+            arr = be.xp.astype(arr, namespace_dtype(be.xp, dtype))
     return Tensor(arr, requires_grad=requires_grad)
-
-
-def _dtype_for(be, dtype):
-    if be.xp is np or be.name == "cupy":
-        return np.dtype(dtype)
-    if isinstance(dtype, str):
-        return getattr(be.xp, dtype)
-    return dtype
 
 
 # -- repr, following PyTorch's printing ---------------------------------------------

@@ -6,6 +6,8 @@ down to each input's shape. Each rule skips arguments that need no gradient.
 
 from __future__ import annotations
 
+import math
+
 import tapegrad.primitives as P
 
 from ..primitive import primitive, scalar_variant
@@ -82,7 +84,10 @@ def _power_vjp(g, x, y, out):
             gx = g * (y * x ** (y - 1.0))
     if needs(y):
         # d/dy x**y = x**y * log(x), with log(x) read as 0 at x == 0 (as JAX does).
-        gy = g * (P.log(P.where(x == 0, 1.0, x)) * out)
+        if isinstance(x, (int, float)):  # a number base stays a number (no NumPy array)
+            gy = g * ((math.log(x) if x != 0 else 0.0) * out)
+        else:
+            gy = g * (P.log(P.where(x == 0, 1.0, x)) * out)
     return gx, gy
 
 

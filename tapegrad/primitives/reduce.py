@@ -48,7 +48,7 @@ def _prod_vjp(g, x, axis, keepdims):
     lead = tuple(shape[i] for i in keep)
     n = count(shape, axis)
     flat = P.reshape(moved, (*lead, 1, n))
-    others = P.prod(P.where(P.eye(n, dtype=bool), 1.0, flat), axis=-1)  # (*lead, n)
+    others = P.prod(P.where(P.eye(n, dtype=bool, like=x), 1.0, flat), axis=-1)  # (*lead, n)
     others = P.reshape(others, tuple(shape[i] for i in perm))
     inverse = tuple(perm.index(i) for i in range(len(shape)))
     return (P.transpose(others, inverse) * _expand(g, x, axis, keepdims),)

@@ -19,8 +19,15 @@ def _where_vjp(g, cond, x, y):
             P.where(cond, 0.0, g) if needs(y) else None)
 
 
+def _where_impl(xp, c, x, y):
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+        # The array API wants one array branch; NumPy makes both default-dtype arrays.
+        x = xp.asarray(x, device=getattr(c, "device", None))
+    return xp.where(c, x, y)
+
+
 where_p = primitive(
-    "where", lambda xp, c, x, y: xp.where(c, x, y), _where_vjp,
+    "where", _where_impl, _where_vjp,
     elementwise=True, xp_name="where", numexpr="where({0}, {1}, {2})",
 )
 

@@ -9,7 +9,7 @@ import numpy as np
 import tapegrad.primitives as P
 
 from .._state import no_grad
-from ..backend import backend_of, is_floating
+from ..backend import backend_of, is_floating, namespace_dtype
 from ..primitive import primitive
 from ..tensor import Tensor
 from ._util import needs, norm_axis, shape_of
@@ -177,8 +177,7 @@ def astype(x, dtype):
     """Cast to ``dtype``; gradients flow between floating dtypes only."""
     data = x.data if isinstance(x, Tensor) else x
     be = backend_of(data)
-    if be is not None and be.xp is np or getattr(be, "name", "") == "cupy":
-        dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype) if be is None else namespace_dtype(be.xp, dtype)
     if data.dtype == dtype:
         return x if isinstance(x, Tensor) else Tensor(data)
     if not is_floating(dtype):

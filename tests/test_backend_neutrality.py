@@ -1,0 +1,193 @@
+"""Backend neutrality: every op spec, eager and compiled, on ``array_api_strict`` arrays.
+
+The arrays live on array-api-strict's ``device1``, a stand-in for a GPU: they refuse to
+become NumPy arrays implicitly and refuse to meet arrays of another device. So a code
+path that calls NumPy instead of the inputs' namespace, makes a constant on the default
+device, or copies to the host behind the user's back fails here, on the CPU, in CI.
+
+Each spec's forward and VJP on strict arrays must equal tapegrad's own NumPy results
+(same values, dtypes named alike, results still strict arrays on ``device1``). An
+operation the array API cannot express must raise ``NotImplementedError`` naming the
+namespace (integer-array gradients need a scatter-add the standard lacks); the few
+specs that rely on NumPy-only behaviour of the test itself are listed with a reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+
+import array_api_strict as xs
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from op_specs import SPECS
+
+import tapegrad as tg
+from tapegrad.backward import backward
+
+for _path in sorted(pathlib.Path(__file__).parent.glob("specs_*.py")):
+    importlib.import_module(_path.stem)
+
+DEVICE = xs.Device("device1")
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
+
+#: Specs whose *test function* relies on NumPy-only semantics, with the reason.
+NUMPY_CUPY_ONLY = {
+    "prod_zeros": "multiplies floats by a bool array; NumPy and CuPy promote bool, "
+                  "the array API forbids mixing bool with numbers",
+}
+
+
+def to_strict(obj):
+    """NumPy arrays (also inside tuples, lists and dicts) as strict arrays on DEVICE."""
+    if isinstance(obj, np.ndarray):
+        return xs.asarray(obj, device=DEVICE)
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(to_strict(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: to_strict(v) for k, v in obj.items()}
+    return obj
+
+
+def assert_strict(t, what: str) -> None:
+    """``t`` holds a strict array on DEVICE (nothing fell back to NumPy)."""
+    assert type(t.data).__module__.startswith("array_api_strict"), \
+        f"{what}: got a {type(t.data).__module__} array"
+    assert t.data.device == DEVICE, f"{what}: on {t.data.device}"
+
+
+def same(got, want, dtype, what: str) -> None:
+    if want is None:
+        assert got is None, what
+        return
+    assert got is not None, f"{what}: missing"
+    assert str(got.dtype).rsplit(".", 1)[-1] == str(want.dtype), f"{what}: dtype"
+    np.testing.assert_allclose(got.numpy(), want.numpy(), err_msg=what, **TOL[dtype])
+
+
+def run_spec(spec, arrays, kw, ct, convert, second: bool):
+    """Forward, VJP and (optionally) a second-order VJP of ``spec`` on converted inputs."""
+    idx = spec.diff if spec.diff is not None else tuple(
+        i for i, a in enumerate(arrays) if a.dtype.kind == "f")
+    args = [tg.tensor(convert(a), requires_grad=(i in idx)) for i, a in enumerate(arrays)]
+    out = spec.fn(*args, **convert(kw))
+    if not out.requires_grad:
+        return out, [], []
+    srcs = [args[i] for i in idx]
+    grads = backward([out], [tg.tensor(convert(ct))], sources=srcs, create_graph=second)
+    seconds = []
+    live = [g for g in grads if g is not None and g.requires_grad]
+    if second and live:
+        seconds = backward([sum(tg.sum(g * g) for g in live)], [None], sources=srcs)
+    return out, grads, seconds
+
+
+def _expected_gap(spec, exc: NotImplementedError) -> None:
+    """An operation the namespace lacks: the error must say which, and where."""
+    msg = str(exc)
+    assert "array_api_strict" in msg, f"{spec.name}: unclear error {msg!r}"
+    assert "NumPy or CuPy" in msg, f"{spec.name}: error does not say what works: {msg!r}"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+@given(data=st.data())
+def test_spec_on_array_api_strict(spec, dtype, data):
+    arrays, kw = spec.make(data.draw, dtype)
+    if spec.name in NUMPY_CUPY_ONLY:
+        with pytest.raises(TypeError):
+            run_spec(spec, arrays, kw, None, to_strict, False)
+        return
+    out0 = spec.fn(*map(tg.tensor, arrays), **kw)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31 - 1)))
+    ct = rng.standard_normal(out0.shape).astype(out0.numpy().dtype)
+    second = spec.smooth and dtype is np.float64
+    want = run_spec(spec, arrays, kw, ct, lambda a: a, second)
+    try:
+        got = run_spec(spec, arrays, kw, ct, to_strict, second)
+    except NotImplementedError as exc:
+        _expected_gap(spec, exc)
+        return
+    assert_strict(got[0], "forward")
+    same(got[0], want[0], dtype, "forward")
+    for kind, g_got, g_want in (("gradient", got[1], want[1]), ("second", got[2], want[2])):
+        assert len(g_got) == len(g_want)
+        for k, (a, b) in enumerate(zip(g_got, g_want)):
+            if a is not None:
+                assert_strict(a, f"{kind} {k}")
+            same(a, b, dtype, f"{kind} {k}")
+
+
+# -- mixing backends --------------------------------------------------------------------
+def test_mixing_numpy_and_strict_names_both():
+    a = tg.tensor(np.ones(3), requires_grad=True)
+    b = tg.tensor(xs.ones(3, dtype=xs.float64, device=DEVICE))
+    with pytest.raises(TypeError, match=r"multiply: cannot mix numpy and array_api_strict"):
+        a * b
+    with pytest.raises(TypeError, match=r"add: cannot mix array_api_strict and numpy"):
+        b + np.ones(3)
+
+
+def test_index_of_another_backend_is_refused():
+    x = tg.tensor(xs.ones((3, 2), dtype=xs.float64, device=DEVICE))
+    with pytest.raises(TypeError, match="cannot index a array_api_strict array with a numpy"):
+        x[np.array([0, 2])]
+
+
+# -- constructors, seeds, host transfers ------------------------------------------------
+def test_constructors_follow_like():
+    x = tg.tensor(xs.ones((2, 3), dtype=xs.float32, device=DEVICE))
+    made = {
+        "zeros": tg.zeros((2, 2), like=x), "ones": tg.ones(3, like=x),
+        "full": tg.full((2,), 7.0, like=x), "eye": tg.eye(3, dtype=bool, like=x),
+        "arange": tg.arange(4, like=x), "linspace": tg.linspace(0.0, 1.0, 5, like=x),
+        "empty": tg.empty((1,), like=x), "zeros_like": tg.zeros_like(x),
+        "full_like": tg.full_like(x, 2.0, dtype="float64"),
+    }
+    for name, t in made.items():
+        assert_strict(t, name)
+    assert made["zeros_like"].dtype == xs.float32
+    assert made["full_like"].dtype == xs.float64
+    np.testing.assert_array_equal(made["eye"].numpy(), np.eye(3, dtype=bool))
+    np.testing.assert_array_equal(made["arange"].numpy(), np.arange(4))
+
+
+def test_backward_seeds_and_python_gradients_stay_on_device():
+    x = tg.tensor(xs.asarray([1.0, 2.0, 3.0], device=DEVICE), requires_grad=True)
+    (x * x).sum().backward()
+    assert_strict(x.grad, "seeded grad")
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
+    x.grad = None
+    (x * 3.0).backward(gradient=[1.0, 0.0, 2.0])
+    assert_strict(x.grad, "grad from a list")
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 0.0, 6.0])
+
+
+def test_grad_transform_and_astype_on_strict():
+    g = tg.grad(lambda x: (tg.tanh(x.astype("float32")) * 2.0).sum())(
+        xs.asarray([0.5, -1.0], device=DEVICE))
+    assert_strict(g, "grad")
+    assert g.dtype == xs.float64
+    np.testing.assert_allclose(g.numpy(), 2.0 * (1 - np.tanh([0.5, -1.0]) ** 2), rtol=1e-6)
+
+
+def test_host_transfers_are_explicit():
+    """``numpy()``, ``item()``, ``tolist()`` and printing copy to the host; nothing else."""
+    x = tg.tensor(xs.asarray([[1.5, 2.0]], device=DEVICE), requires_grad=True)
+    with pytest.raises(RuntimeError, match="device"):
+        np.asarray(x.data)  # the stand-in device really refuses implicit copies
+    assert isinstance(x.numpy(), np.ndarray)
+    assert x.sum().item() == 3.5
+    assert x.tolist() == [[1.5, 2.0]]
+    assert repr(x) == "tensor([[1.5000, 2.0000]], dtype=float64, requires_grad=True)"
+    assert float(x[0, 0]) == 1.5
+
+
+def test_integer_array_gradient_names_the_missing_operation():
+    x = tg.tensor(xs.asarray(np.arange(6.0), device=DEVICE), requires_grad=True)
+    y = x[xs.asarray([0, 0, 3], device=DEVICE)]  # the forward is a take
+    np.testing.assert_array_equal(y.numpy(), [0.0, 0.0, 3.0])
+    with pytest.raises(NotImplementedError, match="index_add_into .* scatter-add.*array_api"):
+        y.sum().backward()
