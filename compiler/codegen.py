@@ -46,6 +46,8 @@ class Emitter:
         self.helpers: list[str] = []  # source of helper functions (fused kernels)
         self.notes: list[str] = []
         self.arrays: set = set()  # 0-d results known to be arrays (not NumPy scalars)
+        self.scalar_wrap: Any = None
+        self.constant: Any = None  # host constant -> the backend's (lowering.constant)
 
     def bind(self, obj: Any, hint: str) -> str:
         """A closure name for ``obj`` (the same name for the same object)."""
@@ -77,7 +79,14 @@ class Emitter:
     def atom(self, a: Any) -> str:
         """Source text for an equation input."""
         if type(a) is Lit:
-            return self.value(a.value) if a.is_scalar else self.bind(a.value, "c")
+            if a.is_scalar:
+                return self.value(a.value)
+            v = a.value
+            if self.constant is not None:
+                return self.bind(self.constant(v), "c")
+            if self.scalar_wrap is not None and not v.shape:
+                v = v[()]  # a NumPy scalar: fast scalar arithmetic, same semantics
+            return self.bind(v, "c")
         return name_of(a)
 
 
@@ -308,6 +317,10 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
     """
     em = Emitter()
     em.scalar_wrap = getattr(lowering, "scalar_wrap", None)
+    em.constant = getattr(lowering, "constant", None)
+    prepare = getattr(lowering, "prepare", None)
+    if prepare is not None:  # backend rewrites (CuPy reduction kernels): plan no longer fits
+        graph, plan = prepare(graph), None
     params, paths = _param_paths(in_structures)
     if not in_structures:
         params = [name_of(v) for v in graph.inputs]
@@ -316,8 +329,12 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
     for k, (v, p) in enumerate(zip(graph.inputs, paths)):
         if p in params:
             params[params.index(p)] = paths[k] = name_of(v)
-    prologue = [f"    {name_of(v)} = {p}" for v, p in zip(graph.inputs, paths)
-                if name_of(v) != p]
+    prologue = []
+    for v, p in zip(graph.inputs, paths):
+        if not v.shape and em.scalar_wrap is not None:
+            p = f"{p}[()]"  # 0-d arguments as NumPy scalars
+        if name_of(v) != p:
+            prologue.append(f"    {name_of(v)} = {p}")
     body = _statements(graph, plan, lowering, em, "    ", keep=keep)
     if keep:
         ret = "locals()"
@@ -359,13 +376,15 @@ def register_lowering(name: str, factory: Any) -> None:
 
 def lowering_for(backend: Any, **options: Any) -> Any:
     """The lowering for a :class:`~tapegrad.backend.Backend`."""
-    from .numpy_lowering import GenericLowering, NumpyLowering
+    from .numpy_lowering import NumpyLowering
 
     if not LOWERINGS:
         register_lowering("numpy", lambda be, numexpr="auto", **_: NumpyLowering(numexpr))
     factory = LOWERINGS.get(backend.name)
     if factory is None:
-        return GenericLowering(backend.xp)
+        from .backends import lowering_for_namespace
+
+        return lowering_for_namespace(backend, **options)
     return factory(backend, **options)
 
 

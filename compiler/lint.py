@@ -39,14 +39,28 @@ def abstract_eval(eqn, in_avals: list) -> list[tuple[tuple, Any]]:
     literal's value itself.
     """
     name = getattr(eqn.prim, "name", None)
-    vals = [dummy(*a) if isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], tuple)
-            else a for a in in_avals]
+    is_aval = [isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], tuple)
+               for a in in_avals]
+    vals = [dummy(*a) if k else a for a, k in zip(in_avals, is_aval)]
     rule = shape_rules.get(name)
     if rule is not None and not isinstance(eqn.prim, FusedKernel):
         return list(rule(vals, eqn.params))
     with np.errstate(all="ignore"):
-        outs = eval_eqn(eqn, vals, np)
+        try:
+            outs = eval_eqn(eqn, vals, np)
+        except np.linalg.LinAlgError:
+            # Zeros are singular: linear algebra gets identity matrices instead.
+            vals = [_eye_like(*a) if k else a for a, k in zip(in_avals, is_aval)]
+            outs = eval_eqn(eqn, vals, np)
     return [(tuple(o.shape), o.dtype) for o in outs]
+
+
+def _eye_like(shape: tuple, dtype: Any) -> np.ndarray:
+    """Identity matrices in the last two axes (ones when they are not square)."""
+    dt = numpy_dtype(dtype)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        return np.broadcast_to(np.eye(shape[-1], dtype=dt), shape)
+    return np.broadcast_to(np.ones((), dt), shape)
 
 
 def _aval(atom) -> Any:
