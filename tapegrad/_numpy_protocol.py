@@ -48,6 +48,7 @@ _ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
 _UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "subok": True,
                    "signature": None, "dtype": None}
 
+_UNSET = object()
 _NAMESPACES = {"numpy": (), "numpy.linalg": ("linalg",), "numpy.fft": ("fft",)}
 
 
@@ -129,7 +130,8 @@ def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwar
     what = f"numpy.{name}" if method == "__call__" else f"numpy.{name}.{method}"
     out = kwargs.pop("out", None)
     for k, v in kwargs.items():
-        if k in _UFUNC_DEFAULTS and (v is _UFUNC_DEFAULTS[k] or v == _UFUNC_DEFAULTS[k]):
+        default = _UFUNC_DEFAULTS.get(k, _UNSET)
+        if v is default or (isinstance(v, (bool, str)) and v == default):
             continue
         if method == "__call__" or k not in ("axis", "keepdims", "dtype"):
             raise _unsupported(f"{what} with {k}={v!r}")

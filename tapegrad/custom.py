@@ -101,16 +101,26 @@ def _custom_vjp_rule(g, *args, rule: _Rule, start: int):
                         f"per differentiable argument ({len(rule.in_defs)}), got {got}")
     flat: list = []
     for gi, treedef in zip(grads, rule.in_defs):
-        if gi is None:
-            flat += [None] * treedef.num_leaves
-            continue
-        leaves, gdef = tree_flatten(gi)
-        if len(leaves) != treedef.num_leaves:
-            raise TypeError(f"custom_vjp {rule.name}: bwd returned a gradient with "
-                            f"structure {gdef!r} for an argument of structure {treedef!r}")
-        flat += leaves
+        _flatten_like(treedef, gi, flat, rule.name)
     out = [flat[pos] for pos in rule.in_slots]
     return tuple(out) + (None,) * (len(args) - len(out))
+
+
+def _flatten_like(treedef, g: Any, out: list, name: str) -> None:
+    """Flatten gradient ``g`` against its argument's structure; None is zero anywhere."""
+    if g is None:
+        out += [None] * treedef.num_leaves
+    elif treedef.kind is None:
+        out.append(g)
+    elif treedef.kind is not type(None):
+        kids = [g.get(k) for k in treedef.meta] if isinstance(g, dict) else list(g)
+        if len(kids) != len(treedef.children) or (isinstance(g, dict) and
+                                                   set(g) != set(treedef.meta)):
+            raise TypeError(f"custom_vjp {name}: bwd returned a gradient of structure "
+                            f"{tree_flatten(g)[1]!r} for an argument of structure "
+                            f"{treedef!r}")
+        for child, kid in zip(treedef.children, kids):
+            _flatten_like(child, kid, out, name)
 
 
 class custom_vjp:
