@@ -11,6 +11,7 @@ from __future__ import annotations
 import keyword
 import re
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +34,11 @@ from .codegen import generate, lowering_for, peak_bytes
 from .lower import lower
 from .pipeline import describe_stages, optimize
 from .trace import flatten, trace
+
+
+#: Warn when guards have failed this many times: the function probably reads a value
+#: (a loss for logging, say) that changes on every call.
+GUARD_WARN = 8
 
 
 class CompiledFunction:
@@ -96,6 +102,11 @@ class CompiledFunction:
             return self._check(entry, out, args, kwargs) if self.verify else out
         if reason is None:
             reason = explain_miss(nearest(self._cache.keys(), key), key)
+        elif sum(r.startswith(("guard", "input")) for r in self.recompiles) == GUARD_WARN:
+            warnings.warn(
+                f"compile: {self.__name__} has recompiled {GUARD_WARN} times because values "
+                f"it reads in Python changed (last: {reason}); pass such values as static "
+                "arguments, or compute them outside the compiled function", stacklevel=3)
         entry = self._compile(args, kwargs, reason)
         self._cache.put(key, entry)
         out = entry.fn(*args, **kwargs)

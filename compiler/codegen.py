@@ -109,11 +109,6 @@ def last_uses(graph: Graph) -> dict:
     return last
 
 
-def fallback_plan(graph: Graph) -> MemoryPlan:
-    """Frees at last use, no proposals (used until ``passes.memory`` exists)."""
-    return MemoryPlan((), {}, {}, 0)
-
-
 def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict:
     """``{eqn index: buffer Var}``: the equations that write into a dead buffer.
 

@@ -127,3 +127,26 @@ def test_outputs_do_not_alias_program_constants():
     a = c(np.ones(2))
     a.data[:] = 5.0
     np.testing.assert_allclose(c(np.ones(2)).numpy(), [1.0, 1.0])
+
+
+def test_keyword_arguments_and_decorator_form():
+    @tg.compile
+    def f(x, *, scale, bias):
+        return (x * scale + bias).sum()
+
+    x = np.arange(3.0)
+    assert f(x, scale=2.0, bias=np.ones(3)).item() == pytest.approx(9.0)
+    assert f(x, scale=3.0, bias=np.ones(3)).item() == pytest.approx(12.0)
+    assert "keyword argument 'scale' static value 2.0 -> 3.0" in f.recompiles[1]
+    g = tg.compile(static_argnums=1)(lambda x, n: (x ** n).sum())
+    assert g(x, 2).item() == pytest.approx(5.0)
+
+
+def test_repeated_guard_failures_warn():
+    def f(x):
+        return x * float(x.sum())  # reads a value that changes on every call
+
+    c = tg.compile(f)
+    with pytest.warns(UserWarning, match="recompiled 8 times"):
+        for k in range(10):
+            np.testing.assert_allclose(c(np.full(2, float(k))).numpy(), 2.0 * k * k)
