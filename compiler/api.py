@@ -35,7 +35,6 @@ from .lower import lower
 from .pipeline import describe_stages, optimize
 from .trace import flatten, trace
 
-
 #: Warn when guards have failed this many times: the function probably reads a value
 #: (a loss for logging, say) that changes on every call.
 GUARD_WARN = 8
@@ -149,6 +148,7 @@ class CompiledFunction:
         info = {
             "reason": reason, "lowered": low, "optimized": opt, "program": prog,
             "times": times, "compile_seconds": t4 - t0, "backend": be.name,
+            "lowering": lowering,
             "signature": [describe_input(a) for a in args], "guard_names": guard_names,
             "peak_bytes": opt.plan.peak_bytes if opt.plan is not None
             else peak_bytes(opt.graph),

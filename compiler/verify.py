@@ -103,7 +103,7 @@ def _locate_codegen(entry: Any, inputs: list) -> str:
     env: dict = {}
     with np.errstate(all="ignore"):
         eval_graph(graph, inputs, env=env)
-    prog = generate(graph, _lowering_of(info), keep=True)
+    prog = generate(graph, info["lowering"], keep=True)
     with np.errstate(all="ignore"):
         got = prog.fn(*inputs)
     for e in graph.eqns:
@@ -112,10 +112,3 @@ def _locate_codegen(entry: Any, inputs: list) -> str:
                 return f"generated code differs at equation: {pp_eqn(e, '')}"
     return "the generated program's result wrapping differs"
 
-
-def _lowering_of(info: dict) -> Any:
-    from tapegrad.backend import NUMPY
-
-    from .codegen import lowering_for
-
-    return lowering_for(NUMPY) if info["backend"] == "numpy" else None
