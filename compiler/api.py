@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad.backend import NUMPY, backend_of
+from tapegrad.backend import NUMPY, backend_of, to_numpy
 from tapegrad.tensor import Tensor
 
 from .cache import (
@@ -130,7 +130,9 @@ class CompiledFunction:
                        check=opts.get("check", False))
         t3 = time.perf_counter()
         be = backend_of(tr.inputs[0].data) if tr.inputs else NUMPY
-        lowering = lowering_for(be, numexpr=opts.get("numexpr", "auto"))
+        lowering = lowering_for(be, numexpr=opts.get("numexpr", "auto"),
+                                device=getattr(tr.inputs[0].data, "device", None)
+                                if tr.inputs else None)
         in_structures = [(None, None if i in self.static_argnums else flatten(a, []))
                          for i, a in enumerate(args)]
         in_structures += [(k, flatten(v, [])) for k, v in kwargs.items()]
@@ -248,7 +250,7 @@ def _value_guard_failure(entry: Entry, args: tuple, kwargs: dict,
         flatten(v, leaves)
     for pos, want in entry.value_guards:
         got = leaves[pos]
-        got = np.asarray(got.data if isinstance(got, Tensor) else got)
+        got = to_numpy(got.data if isinstance(got, Tensor) else got)
         if got.shape != want.shape or not np.array_equal(got, want):
             return (f"input {pos} is used as an index, so its value is part of the "
                     "program, and it changed")

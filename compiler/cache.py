@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad.backend import device_of, to_numpy
 from tapegrad.tensor import Tensor
 
 from .ir import short_dtype
@@ -29,10 +30,10 @@ _TENSOR = "tensor"
 
 
 def _leaf_sig(a: Any) -> Any:
-    if isinstance(a, Tensor):
-        d = a.data
-        return (_TENSOR, type(d), tuple(d.shape), d.dtype)
-    return ("array", type(a), tuple(a.shape), a.dtype)
+    d = a.data if isinstance(a, Tensor) else a
+    sig = (_TENSOR if d is not a else "array", type(d), tuple(d.shape), d.dtype)
+    # The array type names the backend; other backends also have several devices.
+    return sig if type(d) is _ndarray else sig + (device_of(d),)
 
 
 def _other(a: Any, static: bool) -> Any:
@@ -60,7 +61,8 @@ def signature(args: Sequence[Any], static: frozenset) -> tuple:
             key.append((a.shape, a.dtype))
         elif t is Tensor and i not in static:
             d = a.data
-            key.append((_TENSOR, type(d), d.shape, d.dtype))
+            key.append((_TENSOR, type(d), d.shape, d.dtype) if type(d) is _ndarray
+                       else _leaf_sig(a))
         else:
             key.append(_other(a, i in static))
     return tuple(key)
@@ -124,6 +126,8 @@ def explain_miss(old: tuple | None, new: tuple) -> str:
                 reasons.append(f"{what} shape {sa[1]} -> {sb[1]}")
             if sa[2] != sb[2]:
                 reasons.append(f"{what} dtype {sa[2]} -> {sb[2]}")
+            if len(a) == len(b) == 5 and a[4] != b[4]:
+                reasons.append(f"{what} device {a[4]} -> {b[4]}")
         elif a[0] == "static" and b[0] == "static":
             reasons.append(f"{what} static value {a[2]!r} -> {b[2]!r}")
         else:
@@ -189,7 +193,7 @@ class LRU:
 def guard_failure(entry: Entry, values: Sequence[Any]) -> str | None:
     """A description of the first guard that ``values`` break, or None."""
     for k, (want, got) in enumerate(zip(entry.guards, values)):
-        got = np.asarray(got)
+        got = to_numpy(got)  # a guard reads a value on the host, as .item() does
         if want.shape != got.shape or not np.array_equal(
                 want, got, equal_nan=want.dtype.kind in "fc"):
             what = entry.info.get("guard_names", [""] * len(entry.guards))[k]

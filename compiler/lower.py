@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from tapegrad.backend import to_host, to_numpy
 from tapegrad.tensor import Tensor
 
 from .ir import Eqn, Graph, Lit, Var, numpy_dtype
@@ -79,8 +80,8 @@ def lower(tr: Trace) -> Lowered:
             if v is not None:
                 return v
             v = by_data.get(id(a.data))
-            return v if v is not None else Lit(a.data)
-        return Lit(a)
+            return v if v is not None else Lit(to_host(a.data))
+        return Lit(to_host(a))
 
     eqns = []
     for node in tr.nodes:
@@ -97,7 +98,7 @@ def lower(tr: Trace) -> Lowered:
             env[(id(node), i)] = v
         eqns.append(Eqn(node.prim, ins, dict(node.params), outs))
 
-    outputs = [atom(t) if isinstance(t, Tensor) else Lit(t) for t in tr.outputs]
+    outputs = [atom(t) if isinstance(t, Tensor) else Lit(to_host(t)) for t in tr.outputs]
     guards, guard_atoms = [], []
     for t, value in tr.reads:
         a = atom(t)
@@ -105,6 +106,9 @@ def lower(tr: Trace) -> Lowered:
             guard_atoms.append(a)
             guards.append(value)
     value_guards = _baked_inputs(tr, eqns)
+    # Constants and parameters are host values whatever the backend (NumPy arrays and
+    # dtypes): the passes need no per-backend code; the lowering moves them back.
+    eqns = [e._replace(params=to_host(e.params)) for e in eqns]
     graph = Graph(tuple(inputs), tuple(eqns), tuple(outputs + guard_atoms))
     return Lowered(graph, len(outputs), tuple(guards), value_guards)
 
@@ -127,7 +131,7 @@ def _baked_inputs(tr: Trace, eqns: list) -> tuple:
                 scan(q)
         elif id(p) in ids and hasattr(p, "shape"):
             i = ids[id(p)]
-            found[i] = np.array(p, copy=True)
+            found[i] = np.array(to_numpy(p), copy=True)
 
     for e in eqns:
         scan(e.params)

@@ -175,3 +175,31 @@ def namespace_dtype(xp: Any, dtype: Any) -> Any:
         raise TypeError(f"the {getattr(xp, '__name__', xp)} namespace has no dtype {dtype!r}")
     return own
 
+
+
+def host_dtype(dtype: Any) -> Any:
+    """``dtype`` of any backend as a NumPy dtype (Python scalar types pass through).
+
+    The compiler's IR is typed with NumPy dtypes whatever the backend, so its passes
+    need no per-backend code; the lowering maps them back (:func:`namespace_dtype`).
+    """
+    if isinstance(dtype, np.dtype) or dtype in (bool, int, float, complex):
+        return dtype
+    return np.dtype(dtype_name(dtype))
+
+
+def to_host(obj: Any) -> Any:
+    """Arrays (also inside tuples, lists and dicts) as NumPy arrays, dtypes as NumPy
+    dtypes: how the compiler keeps constants and parameters (a compile-time copy)."""
+    if isinstance(obj, (np.ndarray, np.generic, np.dtype, bool, int, float, complex, str,
+                        slice, type(None), type(Ellipsis))):
+        return obj
+    if isinstance(obj, (tuple, list)):
+        return type(obj)(to_host(o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: to_host(v) for k, v in obj.items()}
+    if hasattr(obj, "__array_namespace__") and hasattr(obj, "shape"):
+        return to_numpy(obj)
+    if type(obj).__name__.lower().endswith("dtype"):  # another namespace's dtype object
+        return host_dtype(obj)
+    return obj
