@@ -14,12 +14,13 @@ import time
 
 from .bench import report
 from .bench.peers import VARIANTS, Skip
-from .bench.runner import deadline, first_call_seconds, run_all
+from .bench.runner import Result, deadline, first_call_seconds, limit_threads, run_all, use_clock
 from .bench.workloads import WORKLOADS
 
 # First-call latency pairs: the compiled MLP against jax.jit, and compile scaling.
 FIRST_CALLS = [("mlp_b128", "compiled"), ("mlp_b128", "jax_jit"), ("seed", "compiled"),
                ("seed", "jax_jit"), ("logreg", "compiled"), ("logreg", "jax_jit"),
+               ("chain100", "compiled"), ("chain100", "jax_jit"),
                ("tape_1e4", "compiled"), ("tape_1e5", "compiled")]
 
 
@@ -32,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"variants to run (default all: {', '.join(VARIANTS)})")
     p.add_argument("--budget", type=float, default=2.0,
                    help="rough seconds spent timing each pair (default 2)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads per library: BLAS, OpenMP, PyTorch, XLA (default 1; "
+                        "0 leaves each library's default)")
+    p.add_argument("--clock", choices=["cpu", "wall"], default=None,
+                   help="process CPU time or wall time (default: cpu with --threads 1, "
+                        "else wall)")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="give up on a pair after this many seconds (default 120)")
     p.add_argument("--no-memory", action="store_true", help="skip peak-memory tracing")
@@ -40,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--plot", metavar="PNG", help="write a bar chart (needs matplotlib)")
     p.add_argument("--markdown", action="store_true", help="print markdown tables")
     p.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
+    p.add_argument("--load", metavar="FILE",
+                   help="print (and plot) results saved with --json instead of measuring")
     return p
 
 
@@ -79,18 +88,32 @@ def _first_calls(names: list[str], variants: list[str], quick: bool, timeout: fl
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and print the tables. Returns the process exit code."""
     args = _parser().parse_args(argv)
-    names = args.only or list(WORKLOADS)
-    variants = args.variants or list(VARIANTS)
-    progress = _Progress()
-    results = run_all(names, variants, quick=args.quick, memory=not args.no_memory,
-                      budget=args.budget, timeout=args.timeout, progress=progress)
-    first = ({} if args.no_first_call
-             else _first_calls(names, variants, args.quick, args.timeout, progress))
+    if args.load:
+        with open(args.load) as f:
+            saved = json.load(f)
+        results = [Result(**r) for r in saved["results"]]
+        first = {(w, v): s for w, v, s in saved["first_calls"]}
+        clock, machine = saved["clock"], saved["machine"]
+        args.threads, args.quick = saved["threads"], saved["quick"]
+    else:
+        if args.threads:
+            limit_threads(args.threads)
+        clock = args.clock or ("cpu" if args.threads == 1 else "wall")
+        use_clock(clock)
+        names = args.only or list(WORKLOADS)
+        variants = args.variants or list(VARIANTS)
+        progress = _Progress()
+        results = run_all(names, variants, quick=args.quick, memory=not args.no_memory,
+                          budget=args.budget, timeout=args.timeout, progress=progress)
+        first = ({} if args.no_first_call
+                 else _first_calls(names, variants, args.quick, args.timeout, progress))
+        machine = report.machine()
 
     md = args.markdown
-    print(f"machine: {report.machine()}")
-    print(f"sizes: {'quick' if args.quick else 'full'}; median seconds per call "
-          "(ratio to hand-written NumPy)\n")
+    print(f"machine: {machine}")
+    threads = args.threads or "library default"
+    print(f"sizes: {'quick' if args.quick else 'full'}; threads per library: {threads}; "
+          f"clock: {clock}; median time per call (ratio to hand-written NumPy)\n")
     print(report.time_table(results, md))
     if not args.no_memory:
         print("\npeak traced memory of one call (tracemalloc: NumPy-based variants only)\n")
@@ -110,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwrote {args.plot}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": report.machine(), "quick": args.quick,
+            json.dump({"machine": machine, "quick": args.quick,
+                       "threads": args.threads, "clock": clock,
                        "results": [r._asdict() for r in results],
                        "first_calls": [[w, v, s] for (w, v), s in first.items()]}, f,
                       indent=1)

@@ -1,7 +1,9 @@
 """Shared helpers: build a workload's variant, turning a skip into asv's skip.
 
 Set ``TAPEGRAD_BENCH_QUICK=1`` to run every benchmark on tiny sizes (the test suite
-does, so the suite cannot rot).
+does, so the suite cannot rot). Every library runs on one thread (BLAS, OpenMP, PyTorch,
+XLA), as in ``python -m tapegrad bench``: comparisons are per core, and a machine
+shared with other work does not turn thread contention into results.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import os
 
 from tapegrad.bench.peers import VARIANTS, Skip, build
+from tapegrad.bench.runner import limit_threads
 from tapegrad.bench.workloads import WORKLOADS
 
+limit_threads(int(os.environ.get("TAPEGRAD_BENCH_THREADS", "1")))
 QUICK = os.environ.get("TAPEGRAD_BENCH_QUICK") == "1"
 
 # Gradient workloads timed in gradients.py (the per-op and long-tape ones have their own).

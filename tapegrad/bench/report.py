@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 from collections.abc import Sequence
@@ -179,11 +180,10 @@ def machine() -> str:
 
     parts = [platform.processor() or platform.machine(), f"{os.cpu_count()} cores",
              f"Python {platform.python_version()}", f"NumPy {np.__version__}"]
-    for mod in ("torch", "jax", "autograd"):
+    for dist in ("torch", "jax", "autograd"):
         try:
-            m = __import__(mod)
-            parts.append(f"{mod} {getattr(m, '__version__', '?')}")
-        except ImportError:
+            parts.append(f"{dist} {importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
             pass
     cpu = _cpu_model()
     if cpu:
