@@ -13,6 +13,7 @@ calling each primitive's ``impl``) turns one equation into one expression.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import keyword
 import linecache
@@ -117,26 +118,29 @@ def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict
     program made it (not an argument, not a 0-d scalar), no graph output lives in it,
     and every value in it is dead. The memory plan's proposals are taken when they
     pass these checks; without a plan, dead allocations of the right shape and dtype
-    are reused greedily.
+    are reused greedily (the lowest-numbered first) from free lists keyed by shape
+    and dtype, so the whole choice is linear in the number of equations.
     """
+    eqns = graph.eqns
+    n = len(eqns)
     last = last_uses(graph)
-    root: dict = {}
-    members: dict = {}
+    root: dict = {}  # variable -> its allocation
+    death: dict = {}  # allocation -> index of the last equation reading any value in it
     owned: set = set()
     handle: dict = {}  # allocation -> the variable whose name holds the whole buffer
     born: dict = {}  # variable -> index of the equation defining it
     for v in graph.inputs:
         root[v] = v
-        members[v] = [v]
         born[v] = -1
-    for i, e in enumerate(graph.eqns):
+        death[v] = last.get(v, -1)
+    for i, e in enumerate(eqns):
+        fresh = lowering.fresh(e)
+        alone = fresh or not any(type(a) is Var for a in e.inputs)
         for v in e.outputs:
             born[v] = i
-        fresh = lowering.fresh(e)
-        for v in e.outputs:
-            if fresh or not any(type(a) is Var for a in e.inputs):
+            if alone:
                 root[v] = v
-                members[v] = [v]
+                death[v] = last.get(v, i)
                 if fresh and v.shape:
                     owned.add(v)
                     handle[v] = v
@@ -145,36 +149,52 @@ def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict
                 owned.difference_update(rs)
                 r = rs.pop() if len(rs) == 1 else v
                 root[v] = r
-                members.setdefault(r, []).append(v)
+                death[r] = max(death.get(r, i), last.get(v, i))
     for a in graph.outputs:
         if type(a) is Var:
             owned.discard(root.get(a))
+    # A value's own allocation (itself and its views) dies when ``death[value]`` says;
+    # once the value is written into another buffer, that buffer lives at least as long.
+    own_death = {v: death[v] for v in handle}
     hints = {} if plan is None else {**plan.reuse, **plan.inplace}
     greedy = plan is None
+    free: dict = {}  # (shape, dtype) -> heap of (handle id, allocation) free to reuse
+    ready: dict = {}  # equation index -> allocations that become free there
+
+    def release(r: Any) -> None:
+        at = max(death[r], born[handle[r]] + 1)
+        if at < n:
+            ready.setdefault(at, []).append(r)
+
     chosen: dict = {}
-    for i, e in enumerate(graph.eqns):
-        if len(e.outputs) != 1 or not e.outputs[0].shape or not lowering.supports_out(e):
-            continue
-        out = e.outputs[0]
-        want = (out.shape, numpy_dtype(out.dtype))
-        if greedy:
-            cands = sorted((handle[r] for r in owned if born[handle[r]] < i and (
-                handle[r].shape, numpy_dtype(handle[r].dtype)) == want), key=lambda v: v.id)
-        else:
-            cands = [hints[i]] if i in hints else []
-        for b in cands:
-            r = root.get(b)
-            if r not in owned or handle.get(r) is not b or born.get(b, i) >= i:
-                continue
-            if (b.shape, numpy_dtype(b.dtype)) != want:
-                continue
-            if any(last.get(m, born[m]) > i for m in members[r]):
-                continue
-            chosen[i] = b
+    for i, e in enumerate(eqns):
+        for r in ready.pop(i, ()):
+            b = handle[r]
+            heapq.heappush(free.setdefault((b.shape, numpy_dtype(b.dtype)), []), (b.id, r))
+        r = None
+        if len(e.outputs) == 1 and e.outputs[0].shape and lowering.supports_out(e):
+            out = e.outputs[0]
+            want = (out.shape, numpy_dtype(out.dtype))
+            if greedy:
+                pool = free.get(want)
+                r = heapq.heappop(pool)[1] if pool else None
+            else:
+                b = hints.get(i)
+                r = root.get(b)
+                if (b is None or r not in owned or handle.get(r) is not b or born[b] >= i
+                        or (b.shape, numpy_dtype(b.dtype)) != want or death[r] > i):
+                    r = None
+        if r is not None:
+            chosen[i] = handle[r]
             root[out] = r
-            members[r].append(out)
             handle[r] = out
-            break
+            death[r] = max(death[r], own_death.get(out, last.get(out, i)))
+            if greedy:
+                release(r)
+        elif greedy:
+            for v in e.outputs:
+                if v in owned:
+                    release(v)
     return chosen
 
 

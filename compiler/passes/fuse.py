@@ -43,35 +43,40 @@ def kernel_name(eqns: list) -> str:
 
 
 def _groups(eqns: tuple) -> list[list[int]]:
-    """Equation indices of each fusion group (contracting them keeps the DAG acyclic)."""
+    """Equation indices of each fusion group (contracting them keeps the DAG acyclic).
+
+    Groups are merged by size (the smaller one is relabelled) and each keeps its lowest
+    and highest member, so growing one long group costs time linear in its length.
+    """
     producer = {o: i for i, e in enumerate(eqns) for o in e.outputs}
 
     def producers(i: int) -> set:
         return {producer[a] for a in eqns[i].inputs if isinstance(a, Var) and a in producer}
 
     group_of: dict[int, int] = {}  # eqn index -> group id
-    members: dict[int, set] = {}
+    members: dict[int, list] = {}
     outside: dict[int, set] = {}  # producers of the group's inputs outside the group
+    span: dict[int, tuple] = {}  # group id -> (lowest, highest member)
+    multi: set = set()  # groups of two or more equations
 
-    def acyclic(group: set, ext: set) -> bool:
-        """Whether ``group`` as one equation keeps the program acyclic: no path leads
-        from it back into it, through outside equations or other groups (a group runs
-        as a whole, so reading one member waits for all of the group's inputs)."""
-        low = min(group)
+    def acyclic(merging: set, ext: set, low: int) -> bool:
+        """Whether the groups ``merging`` as one equation keep the program acyclic: no
+        path leads from it back into it, through outside equations or other groups (a
+        group runs as a whole, so reading one member waits for all of its inputs)."""
         # Values made before ``floor`` depend on nothing at or after ``low``, not even
         # through a group that straddles ``low``: no need to look behind them.
-        floor = min([low] + [min(m) for m in members.values()
-                             if len(m) > 1 and max(m) >= low and not m <= group])
+        floor = min([low] + [span[g][0] for g in multi
+                             if span[g][1] >= low and g not in merging])
         stack, seen, seen_groups = list(ext), set(), set()
         while stack:
             p = stack.pop()
-            if p in group:
+            g = group_of.get(p)
+            if g in merging:
                 return False
             if p in seen:
                 continue
             seen.add(p)
-            g = group_of.get(p)
-            if g is not None and len(members[g]) > 1:
+            if g in multi:
                 if g not in seen_groups:
                     seen_groups.add(g)
                     stack.extend(outside[g])
@@ -83,20 +88,35 @@ def _groups(eqns: tuple) -> list[list[int]]:
         if not _fusible(e):
             continue
         shape = tuple(e.outputs[0].shape)
-        group, ext = {i}, producers(i)
-        for p in sorted(producers(i)):
+        merging, ext, low = {i}, producers(i), i
+        for p in sorted(ext):
             g = group_of.get(p)
-            if g is None or p in group or tuple(eqns[p].outputs[0].shape) != shape:
+            if g is None or g in merging or tuple(eqns[p].outputs[0].shape) != shape:
                 continue
-            merged = group | members[g]
-            merged_ext = (ext | outside[g]) - merged
-            if acyclic(merged, merged_ext):
-                group, ext = merged, merged_ext
-                del members[g], outside[g]
-        for j in group:
-            group_of[j] = i
-        members[i], outside[i] = group, ext
-    return [sorted(g) for g in members.values() if len(g) > 1]
+            m_ext = {q for q in ext | outside[g] if group_of.get(q) not in merging
+                     and group_of.get(q) != g}
+            m_low = min(low, span[g][0])
+            if acyclic(merging | {g}, m_ext, m_low):
+                merging.add(g)
+                ext, low = m_ext, m_low
+        merging.discard(i)
+        if not merging:
+            group_of[i], members[i], outside[i], span[i] = i, [i], ext, (i, i)
+            continue
+        big = max(merging, key=lambda g: (len(members[g]), g))
+        for g in merging - {big}:
+            for j in members[g]:
+                group_of[j] = big
+            members[big] += members.pop(g)
+            del outside[g], span[g]
+            multi.discard(g)
+        members[big].append(i)
+        group_of[i] = big
+        outside[big], span[big] = ext, (low, i)
+        multi.add(big)
+    # In the order the groups were last extended (stable kernel numbering).
+    groups = sorted((span[g][1], g) for g in multi)
+    return [sorted(members[g]) for _, g in groups]
 
 
 def _kernel_eqn(eqns: tuple, idx: list, read_outside: set) -> Eqn | None:
@@ -106,11 +126,11 @@ def _kernel_eqn(eqns: tuple, idx: list, read_outside: set) -> Eqn | None:
     outs = [o for e in group for o in e.outputs if o in read_outside]
     if not outs:
         return None
-    ext: list[Var] = []
+    ext: dict[Var, None] = {}  # ordered set: the kernel's inputs in first-use order
     for e in group:
         for a in e.inputs:
-            if isinstance(a, Var) and a not in made and a not in ext:
-                ext.append(a)
+            if isinstance(a, Var) and a not in made:
+                ext[a] = None
     fresh = {v: Var(v.shape, v.dtype) for v in (*ext, *made)}
     body_eqns = tuple(
         Eqn(e.prim, tuple(fresh.get(a, a) if isinstance(a, Var) else a for a in e.inputs),
