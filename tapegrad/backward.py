@@ -72,10 +72,17 @@ def _reachable(roots: Sequence[Tensor]) -> list:
         if args is None:
             raise RuntimeError(_FREED)
         for a in args:
-            if type(a) is Tensor and a._version:  # modified in place since?
-                args = resolve_args(node)
-                break
-        for a in args:
+            if type(a) is Tensor:
+                if a._version:  # modified in place since: see the snapshots instead
+                    break
+                if a._rg:
+                    n = a._node
+                    if n is not None and id(n) not in seen:
+                        seen.add(id(n))
+                        stack.append(n)
+        else:
+            continue
+        for a in resolve_args(node):
             if type(a) is Tensor and a._rg:
                 n = a._node
                 if n is not None and id(n) not in seen:
@@ -91,12 +98,10 @@ def _seq_key(node) -> int:
 
 def _unbroadcast(g: Tensor, like: Tensor) -> Tensor:
     """Sum ``g`` down to ``like``'s shape and cast to its dtype (undo broadcasting)."""
-    from .primitives import astype, sum_to
-
     if g.data.shape != like.data.shape:
-        g = sum_to(g, tuple(like.data.shape))
+        g = _sum_to(g, tuple(like.data.shape))
     if g.data.dtype != like.data.dtype:
-        g = astype(g, like.data.dtype)
+        g = _astype(g, like.data.dtype)
     return g
 
 
@@ -145,13 +150,16 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
             else:
                 _accumulate(node_grads, r._node, r._idx, g)
         anomaly = _STATE.get().anomaly is True  # "sites" only records where
+        pop = node_grads.pop
         for node in nodes:
-            g = node_grads.pop(id(node), None)
+            g = pop(id(node), None)
             if g is None:
                 continue
-            if node.args is None:
+            args = node.args
+            if args is None:
                 raise RuntimeError(_FREED)
-            multi = node.prim.multiple_results
+            prim = node.prim
+            multi = prim.multiple_results
             if multi:
                 g = _fill_missing(node, g)
             if node.hooks or node.retained:
@@ -163,19 +171,32 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                         captured[(id(node), i)] = gi
                 if id(node) not in useful:
                     continue  # a captured source with no other source behind it
-            results = _apply_vjp(node, tuple(g) if multi else g)
+            if not prim.saves_output:
+                results = prim.vjp(g, *args, **node.params)
+            elif multi:
+                results = _apply_vjp(node, tuple(g))
+            else:
+                results = prim.vjp(g, *args, out=_make(node.out, node, 0, True), **node.params)
             if anomaly:
                 _check_finite(node, results)
-            for a, ga in zip(node.args, results):
+            for a, ga in zip(args, results):
                 if ga is None or type(a) is not Tensor or not a._rg:
                     continue
-                ga = _unbroadcast(ga, a)
-                if a._node is None:
+                gd, ad = ga.data, a.data
+                if gd.shape != ad.shape or (gd.dtype is not ad.dtype and gd.dtype != ad.dtype):
+                    ga = _unbroadcast(ga, a)
+                n = a._node
+                if n is None:
                     _accumulate_leaf_grad(leaf_grads, want_leaf, a, ga)
+                elif n.prim.multiple_results:
+                    _accumulate(node_grads, n, a._idx, ga)
                 else:
-                    _accumulate(node_grads, a._node, a._idx, ga)
+                    prev = node_grads.get(id(n))
+                    node_grads[id(n)] = ga if prev is None else prev + ga
             if not retain_graph:
-                node.free()
+                if node.variant is None:
+                    node.variant = prim.variant(args)
+                node.args = node.out = None  # Node.free(), inlined on this hot path
     finally:
         reset_state(token)
 
@@ -309,3 +330,7 @@ def _check_finite(node, results) -> None:
                 f"'{node.prim.name}'){where} produced a NaN or inf gradient for its "
                 f"argument {k}"
             )
+
+
+from .primitives import astype as _astype  # noqa: E402  (cycle)
+from .primitives import sum_to as _sum_to  # noqa: E402

@@ -28,19 +28,22 @@ class Node:
     __slots__ = ("prim", "args", "params", "out", "seq", "variant", "hooks", "retained",
                  "site", "__weakref__")
 
-    def __init__(self, prim: Primitive, args: tuple, params: dict, out: Any, variant: int):
+    def __init__(self, prim: Primitive, args: tuple, params: dict, out: Any,
+                 variant: int | None = 0):
         self.prim = prim
         self.args = args  # None once freed by a backward pass without retain_graph
         self.params = params
         self.out = out  # output data (tuple for multi-output), or None if not saved
         self.seq = next(_seq)
-        self.variant = variant
+        self.variant = variant  # None: computed from the arguments when first asked
         self.hooks = None  # {output index: [hook, ...]} for register_hook on non-leaves
         self.retained = None  # {output index: weakref to tensor} for retain_grad()
         self.site = None  # "file:line" of the recording call, under detect_anomaly
 
     def name(self) -> str:
         """PyTorch-style name, e.g. ``"MulBackward1"``."""
+        if self.variant is None:
+            self.variant = self.prim.variant(self.args)
         return f"{self.prim.grad_name}Backward{self.variant}"
 
     def __repr__(self) -> str:
@@ -66,6 +69,8 @@ class Node:
 
     def free(self) -> None:
         """Drop the saved values (after a backward pass without ``retain_graph``)."""
+        if self.variant is None:
+            self.variant = self.prim.variant(self.args)
         self.args = None
         self.out = None
 

@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from ._state import _STATE
-from .backend import NUMPY, backend_of
+from .backend import NUMPY, _by_type, backend_of
 from .node import Node
 
 registry: dict[str, Primitive] = {}
+_UNKNOWN = object()
+_ndarray = np.ndarray
 
 
 class Primitive:
@@ -93,14 +95,16 @@ class Primitive:
         for a in args:
             if type(a) is Tensor or isinstance(a, Tensor):
                 d = a.data
-                if a.requires_grad:
+                if a._rg:
                     rg = True
                 elif a._node is not None:
                     tracked = True
             else:
                 d = a
             datas.append(d)
-            b = backend_of(d)
+            b = _by_type.get(type(d), _UNKNOWN)
+            if b is _UNKNOWN:
+                b = backend_of(d)
             if b is not None and b is not be:
                 if be is None:
                     be = b
@@ -112,7 +116,7 @@ class Primitive:
         if be is None:
             be = NUMPY
         out = self.impl(be.xp, *datas, **params)
-        if be is NUMPY:
+        if be is NUMPY and type(out) is not _ndarray:
             out = _ensure_ndarray(out)
 
         if rg or tracked:
@@ -121,7 +125,7 @@ class Primitive:
             if rg or st.tracing is not None:
                 node = Node(self, args, params,
                             out if (self.saves_output or self.multiple_results) else None,
-                            self.variant(args) if self.variant is not None else 0)
+                            None if self.variant is not None else 0)
                 for tp in st.tapes:
                     tp._records.append(node)
                 if st.anomaly:
@@ -165,10 +169,13 @@ def primitive(name: str, impl: Callable, vjp: Callable | None = None, **meta: An
     return Primitive(name, impl, vjp, **meta)
 
 
+_NUMBER_TYPES = frozenset((bool, int, float, complex))
+
+
 def scalar_variant(args: tuple) -> int:
     """PyTorch's overload numbering for binary arithmetic: 1 when an operand is a number."""
     for a in args:
-        if isinstance(a, (int, float, complex)):
+        if type(a) in _NUMBER_TYPES or isinstance(a, (int, float, complex)):
             return 1
     return 0
 
