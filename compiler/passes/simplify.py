@@ -142,6 +142,31 @@ def _scalar_literal_operand(m: Match, *ins, **params):
     return None
 
 
+def _power_of_two(v: float) -> bool:
+    return math.isfinite(v) and v != 0 and abs(math.frexp(v)[0]) == 0.5
+
+
+def _merge_constant_factors(m: Match, x, y):
+    """``c1 * (c2 * z) -> (c1*c2) * z``, only where it is exact: both products are
+    computed in the output's float dtype and one factor is a power of two (so ``c1*c2``
+    and the rescaling round exactly as before, barring overflow and underflow)."""
+    c1, inner = m.const(x), m.src(y, "multiply")
+    out = m.out
+    if (c1 is None or inner is None or np.dtype(out.dtype).kind != "f"
+            or np.dtype(y.dtype) != np.dtype(out.dtype)):
+        return None
+    for c, z in (inner.inputs, inner.inputs[::-1]):
+        c2 = m.const(c)
+        if c2 is not None and m.const(z) is None:
+            break
+    else:
+        return None
+    a, b = np.asarray(c1, dtype=out.dtype), np.asarray(c2, dtype=out.dtype)
+    if not (_power_of_two(float(a)) or _power_of_two(float(b))):
+        return None
+    return m.emit("multiply", Lit(m.xp().asarray(a * b, dtype=out.dtype)), z)
+
+
 # -- identities, also the symbolic zeros and ones of constant folding ----------------
 IDENTITY_RULES = [
     ("multiply", commute(lambda m, x, y: m.convert(x) if _is(m, y, 1) else None)),  # x*1 -> x
@@ -154,6 +179,7 @@ IDENTITY_RULES = [
 RULES = IDENTITY_RULES + [
     # -- signs
     ("multiply", commute(lambda m, x, y: m.emit("negative", m.convert(x)) if _is(m, y, -1) else None)),  # x*-1 -> -x  # noqa: E501
+    ("multiply", commute(_merge_constant_factors)),  # c1*(c2*x) -> (c1*c2)*x when exact
     ("negative", lambda m, x: m.src(x, "negative", 0)),  # --x -> x
     ("add", commute(lambda m, x, y: m.emit("subtract", x, m.src(y, "negative", 0)))),  # x+(-y) -> x-y  # noqa: E501
     ("subtract", lambda m, x, y: m.emit("add", x, m.src(y, "negative", 0))),  # x-(-y) -> x+y
