@@ -44,6 +44,7 @@ class Emitter:
     def __init__(self) -> None:
         self.consts: dict[str, Any] = {}
         self._by_id: dict[int, str] = {}
+        self._next: dict[str, int] = {}  # base name -> next suffix to try
         self.helpers: list[str] = []  # source of helper functions (fused kernels)
         self.notes: list[str] = []
         self.arrays: set = set()  # 0-d results known to be arrays (not NumPy scalars)
@@ -58,9 +59,11 @@ class Emitter:
         base = "".join(c if c.isalnum() or c == "_" else "_" for c in hint) or "k"
         if base[0].isdigit() or keyword.iskeyword(base) or base in ("np", "T"):
             base = "_" + base
-        name, n = base, 1
+        # Continue numbering where this base left off: linear in the number of names.
+        name, n = base, self._next.get(base, 1)
         while name in self.consts:
             name, n = f"{base}_{n}", n + 1
+        self._next[base] = n
         self.consts[name] = obj
         self._by_id[id(obj)] = name
         return name
