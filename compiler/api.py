@@ -8,6 +8,7 @@ itself). Everything else (tracing, lowering, the passes, code generation, guards
 
 from __future__ import annotations
 
+import gc
 import keyword
 import re
 import time
@@ -119,6 +120,18 @@ class CompiledFunction:
 
     # -- compiling --------------------------------------------------------------
     def _compile(self, args: tuple, kwargs: dict, reason: str) -> Entry:
+        # Compiling makes many small objects and no garbage cycles worth collecting;
+        # the cyclic collector would rescan them again and again (superlinear on long
+        # tapes), so it waits until the program is built.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._compile_now(args, kwargs, reason)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _compile_now(self, args: tuple, kwargs: dict, reason: str) -> Entry:
         opts = dict(self.options)
         times = {}
         t0 = time.perf_counter()
