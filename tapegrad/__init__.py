@@ -14,8 +14,8 @@ backward program (see :mod:`tapegrad.compiler`, imported on first use).
 from __future__ import annotations
 
 # Imported for their effect: Tensor's operators (_methods), in-place operators
-# (_inplace), NumPy's protocols (_numpy_protocol).
-from . import _inplace, _methods, _numpy_protocol, viz  # noqa: F401
+# (_inplace), NumPy's protocols (_numpy_protocol); and the tg.fft / tg.linalg namespaces.
+from . import _inplace, _methods, _numpy_protocol, fft, linalg, viz  # noqa: F401
 from ._config import get_default_dtype, set_default_dtype
 from ._state import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly, set_detect_anomaly

@@ -12,7 +12,8 @@ from importlib import import_module
 from .._state import enable_grad, no_grad  # noqa: F401  (rules use P.no_grad)
 from ..primitive import registry  # noqa: F401
 
-_MODULES = ("arithmetic", "unary", "select", "reduce", "shape", "linalg", "index", "create")
+_MODULES = ("arithmetic", "unary", "select", "reduce", "shape", "linalg", "index", "create",
+            "elementwise_ext", "contract", "structure", "scan", "stats", "linalg_ext", "fft")
 
 __all__: list[str] = []
 for _name in _MODULES:

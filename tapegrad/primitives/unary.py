@@ -27,8 +27,15 @@ def _unary(name, xp_name, vjp, *, grad_name=None, numexpr=None, saves_output=Fal
 
 negative_p = _unary("negative", "negative", lambda g, x: (-g,), grad_name="Neg",
                     numexpr="(-{0})", doc="Elementwise ``-x``.")
-# |x|' is taken as +1 at x == 0, as in JAX (PyTorch uses 0 there).
-abs_p = _unary("abs", "abs", lambda g, x: (P.where(x >= 0, g, -g),), numexpr="abs({0})",
+def _abs_vjp(g, x, out):
+    if getattr(x.dtype, "kind", "") == "c":
+        # JAX: conj(z) / |z| for complex z, and 0 at z == 0.
+        return (g * P.where(out == 0, 0.0, P.conj(x) / P.where(out == 0, 1.0, out)),)
+    # |x|' is taken as +1 at x == 0, as in JAX (PyTorch uses 0 there).
+    return (P.where(x >= 0, g, -g),)
+
+
+abs_p = _unary("abs", "abs", _abs_vjp, numexpr="abs({0})", saves_output=True,
                doc="Elementwise absolute value.")
 sqrt_p = _unary("sqrt", "sqrt", lambda g, x, out: (g / (2.0 * out),), numexpr="sqrt({0})",
                 saves_output=True, doc="Elementwise square root.")

@@ -1,0 +1,228 @@
+"""Matrix functions (``tg.linalg``): inverse, solve, determinants, factorizations.
+
+Each VJP is written with tapegrad operations, so second derivatives come for free. All
+of them act on the last two axes and broadcast over the leading (batch) axes. Rules and
+their domains follow JAX:
+
+* ``det`` differentiates through the adjugate, which is exact at singular matrices.
+* ``cholesky`` and ``eigh`` read the symmetric part ``(a + a.T) / 2`` of their input, so
+  their gradients are symmetric.
+* ``eigh``'s eigenvector gradient divides by eigenvalue gaps: at repeated eigenvalues it
+  is not finite (as in JAX), while gradients through eigenvalues alone stay exact.
+* ``qr`` differentiates for ``m >= n``; ``svd`` for the reduced factorization.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import tapegrad.primitives as P
+
+from ..backend import NUMPY, backend_of
+from ..primitive import primitive
+from ._util import data_of, needs, shape_of
+
+__all__: list[str] = []  # exported through tapegrad.linalg, not the top-level namespace
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+def _mT(x):
+    return P.swapaxes(x, -1, -2)
+
+
+def _sym(x):
+    return (x + _mT(x)) * 0.5
+
+
+def _eye_like(x, n):
+    xp = (backend_of(data_of(x)) or NUMPY).xp
+    return xp.eye(n, dtype=data_of(x).dtype)
+
+
+def _col(v):
+    return P.expand_dims(v, -1)
+
+
+def _row(v):
+    return P.expand_dims(v, -2)
+
+
+def _mat(g):
+    """A per-matrix scalar as a (..., 1, 1) array, to scale matrices."""
+    return P.expand_dims(P.expand_dims(g, -1), -1)
+
+
+def _gap_product(w, M):
+    """``F * M`` with ``F[i, j] = 1 / (w[j] - w[i])`` off the diagonal, 0 on it.
+
+    Where two of ``w`` coincide the product is NaN, as in JAX (the gradient does not
+    exist there), unless ``M`` is exactly zero: no cotangent reached that entry, as when
+    only eigenvalues (or singular values) are used, and the product is then zero.
+    """
+    n = shape_of(w)[-1]
+    gap = _row(w) - _col(w)
+    eye = _eye_like(w, n) != 0
+    tie = gap == 0
+    inv_gap = P.where(tie, 0.0, 1.0 / P.where(tie, 1.0, gap))
+    return P.where(P.logical_and(P.logical_and(tie, ~eye), M != 0), float("nan"), inv_gap * M)
+
+
+# -- inv, solve ---------------------------------------------------------------------
+inv_p = primitive(
+    "inv", lambda xp, a: xp.linalg.inv(a),
+    lambda g, a, out: (-(_mT(out) @ g @ _mT(out)),),
+    grad_name="LinalgInv", saves_output=True,
+)
+
+
+def _solve_vjp(g, a, b, out):
+    vector = len(shape_of(b)) == 1
+    if vector:  # a batch of vectors is not a matrix: solve each as a column
+        gb = P.squeeze(P.linalg_solve_p.bind(_mT(a), P.expand_dims(g, -1)), -1)
+    else:
+        gb = P.linalg_solve_p.bind(_mT(a), g)
+    ga = None
+    if needs(a):
+        ga = -(_col(gb) * _row(out)) if vector else -(gb @ _mT(out))
+    return ga, (gb if needs(b) else None)
+
+
+linalg_solve_p = primitive("linalg_solve", lambda xp, a, b: xp.linalg.solve(a, b), _solve_vjp,
+                           grad_name="LinalgSolve", saves_output=True)
+
+
+# -- det, slogdet ---------------------------------------------------------------------
+def _adjugate_impl(xp, a):
+    # adj(U S Vt) = det(U) det(Vt) V diag(prod_{j != i} s_j) U^T: no division, so it is
+    # exact at singular matrices (the cofactor matrix JAX differentiates det with).
+    u, s, vt = xp.linalg.svd(a)
+    n = s.shape[-1]
+    others = xp.where(xp.eye(n, dtype=bool), xp.ones_like(s)[..., None, :], s[..., None, :])
+    p = xp.prod(others, axis=-1)
+    sign = xp.linalg.det(u) * xp.linalg.det(vt)
+    return sign[..., None, None] * xp.matmul(xp.matrix_transpose(vt) * p[..., None, :],
+                                             xp.matrix_transpose(u))
+
+
+def _adjugate_vjp(g, a, out):
+    # adj(A) = det(A) inv(A): valid where A is invertible (second derivatives only).
+    ai_t = _mT(P.inv_p.bind(a))
+    c = P.sum(g * _mT(ai_t), axis=(-2, -1), keepdims=True)
+    return (_mat(P.det_p.bind(a)) * (c * ai_t - ai_t @ g @ ai_t),)
+
+
+adjugate_p = primitive("adjugate", _adjugate_impl, _adjugate_vjp, grad_name="Adjugate",
+                       saves_output=True)
+det_p = primitive("det", lambda xp, a: xp.linalg.det(a),
+                  lambda g, a: (_mat(g) * _mT(adjugate_p.bind(a)),), grad_name="LinalgDet")
+
+
+def _slogdet_impl(xp, a):
+    sign, logabsdet = xp.linalg.slogdet(a)
+    return sign, logabsdet
+
+
+slogdet_p = primitive(
+    "slogdet", _slogdet_impl,
+    lambda g, a, out: (_mat(g[1]) * _mT(P.inv_p.bind(a)),),
+    grad_name="LinalgSlogdet", saves_output=True, multiple_results=True,
+)
+
+
+# -- cholesky -------------------------------------------------------------------------
+def _cholesky_vjp(g, a, out):
+    # Murray (2016): S = L^-T Phi(L^T G) L^-1, Phi = lower triangle with half diagonal;
+    # the input is read symmetrically, so its gradient is sym(S).
+    n = shape_of(out)[-1]
+    li = P.inv_p.bind(out)
+    m = _mT(out) @ g
+    phi = P.tril(m) - 0.5 * (m * _eye_like(m, n))
+    return (_sym(_mT(li) @ phi @ li),)
+
+
+cholesky_p = primitive(
+    "cholesky", lambda xp, a: xp.linalg.cholesky((a + xp.matrix_transpose(a)) / 2),
+    _cholesky_vjp, grad_name="LinalgCholesky", saves_output=True,
+)
+
+
+# -- eigh -------------------------------------------------------------------------------
+def _eigh_impl(xp, a):
+    w, v = xp.linalg.eigh((a + xp.matrix_transpose(a)) / 2)
+    return w, v
+
+
+def _eigh_vjp(g, a, out):
+    gw, gv = g
+    w, v = out
+    inner = _gap_product(w, _mT(v) @ gv)
+    ga = v @ (inner + _col(gw) * _eye_like(w, shape_of(w)[-1])) @ _mT(v)
+    return (_sym(ga),)
+
+
+eigh_p = primitive("eigh", _eigh_impl, _eigh_vjp, grad_name="LinalgEigh", saves_output=True,
+                   multiple_results=True)
+
+
+# -- qr ---------------------------------------------------------------------------------
+def _qr_vjp(g, a, out):
+    gq, gr = g
+    q, r = out
+    m, n = shape_of(a)[-2:]
+    if m < n:
+        raise NotImplementedError("qr: the gradient needs m >= n (as in JAX)")
+    # Transpose of JAX's QR JVP: A_bar = (Q_bar + Q N) R^-T with M = R_bar R^T - Q^T Q_bar
+    # and N = M with its upper triangle mirrored into the lower one.
+    mm = gr @ _mT(r) - _mT(q) @ gq
+    nn = P.triu(mm) + P.tril(_mT(mm), -1)
+    b = gq + q @ nn
+    return (_mT(P.linalg_solve_p.bind(r, _mT(b))),)
+
+
+qr_p = primitive("qr", lambda xp, a: tuple(xp.linalg.qr(a, mode="reduced")), _qr_vjp,
+                 grad_name="LinalgQr", saves_output=True, multiple_results=True)
+
+
+# -- svd --------------------------------------------------------------------------------
+def _svd_vjp(g, a, out):
+    gu, gs, gvh = g
+    u, s, vh = out
+    m, n = shape_of(a)[-2:]
+    k = shape_of(s)[-1]
+    v, gv = _mT(vh), _mT(gvh)
+    sq = s * s  # gaps s_j^2 - s_i^2
+    J = _gap_product(sq, _mT(u) @ gu)
+    K = _gap_product(sq, _mT(v) @ gv)
+    inner = (J + _mT(J)) * _row(s) + _col(s) * (K + _mT(K)) + _col(gs) * _eye_like(s, k)
+    ga = u @ inner @ vh
+    zero = s == 0
+    s_inv = P.where(zero, 0.0, 1.0 / P.where(zero, 1.0, s))  # JAX: 1/0 read as 0
+    if m > k:
+        ga = ga + (gu - u @ (_mT(u) @ gu)) * _row(s_inv) @ vh
+    if n > k:
+        ga = ga + u @ (_col(s_inv) * (_mT(gv) - (_mT(gv) @ v) @ vh))
+    return (ga,)
+
+
+svd_p = primitive("svd", lambda xp, a: tuple(xp.linalg.svd(a, full_matrices=False)), _svd_vjp,
+                  grad_name="LinalgSvd", saves_output=True, multiple_results=True)
+
+
+# -- pinv -------------------------------------------------------------------------------
+def _pinv_vjp(g, a, out):
+    # Golub & Pereyra; valid where the rank does not change (JAX uses the same rule).
+    m, n = shape_of(a)[-2:]
+    p, pt = out, _mT(out)
+    gt = _mT(g)
+    t1 = -(pt @ g @ pt)
+    t2 = (gt - a @ (p @ gt)) @ (p @ pt)
+    t3 = (pt @ p) @ (gt - gt @ (p @ a))
+    return (t1 + t2 + t3,)
+
+
+pinv_p = primitive("pinv", lambda xp, a: xp.linalg.pinv(a), _pinv_vjp, grad_name="LinalgPinv",
+                   saves_output=True)

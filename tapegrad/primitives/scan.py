@@ -1,0 +1,143 @@
+"""Scans and orderings: ``cumsum`` and ``cumprod`` (primitives), ``sort`` (a gather by
+``argsort``), and the integer-valued ``argsort``, ``argmax``, ``argmin``,
+``searchsorted`` (no gradient).
+"""
+
+from __future__ import annotations
+
+import tapegrad.primitives as P
+
+from ..backend import NUMPY, backend_of
+from ..primitive import primitive
+from ._native import native
+from ._util import data_of, norm_axis, shape_of
+
+__all__ = [
+    "argmax", "argmin", "argsort", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum",
+    "searchsorted", "sort",
+]
+
+
+# -- cumsum: its transpose is the reversed cumulative sum ---------------------------
+def _cumsum_vjp(g, x, axis):
+    return (P.flip(P.cumsum(P.flip(g, axis), axis), axis),)
+
+
+cumsum_p = primitive("cumsum", lambda xp, x, axis: native(xp, "cumsum")(x, axis=axis),
+                     _cumsum_vjp, grad_name="Cumsum")
+
+
+def _cumprod_vjp(g, x, axis):
+    # d out_j / d x_i = prod_{k <= j, k != i} x_k for i <= j. Built without dividing by
+    # x (so zeros are exact): row i of an n x n block is x with x_i replaced by 1; its
+    # cumulative product, kept on and above the diagonal, weights g. O(n^2) memory.
+    xm = P.moveaxis(x, axis, -1)
+    gm = P.moveaxis(g, axis, -1)
+    n = shape_of(xm)[-1]
+    xp = (backend_of(data_of(x)) or NUMPY).xp
+    rows = P.where(xp.eye(n, dtype=bool), 1.0, P.expand_dims(xm, -2))
+    partial = P.triu(P.cumprod(rows, axis=-1))
+    gx = P.sum(partial * P.expand_dims(gm, -2), axis=-1)
+    return (P.moveaxis(gx, -1, axis),)
+
+
+cumprod_p = primitive("cumprod", lambda xp, x, axis: native(xp, "cumprod")(x, axis=axis),
+                      _cumprod_vjp, grad_name="Cumprod")
+
+
+def _scan_args(x, axis, op):
+    if axis is None:
+        return P.ravel(x), 0
+    return x, norm_axis(axis, len(shape_of(x)), op)[0]
+
+
+def cumsum(x, axis=None):
+    """Cumulative sum along ``axis`` (of the flattened array by default)."""
+    x, axis = _scan_args(x, axis, "cumsum")
+    return cumsum_p.bind(x, axis=axis)
+
+
+def cumprod(x, axis=None):
+    """Cumulative product along ``axis``; the gradient is exact when ``x`` has zeros
+    (it costs O(n^2) in the length of ``axis``)."""
+    x, axis = _scan_args(x, axis, "cumprod")
+    return cumprod_p.bind(x, axis=axis)
+
+
+def _with_initial(y, axis, identity):
+    shp = list(shape_of(y))
+    shp[axis] = 1
+    xp = (backend_of(data_of(y)) or NUMPY).xp
+    first = xp.full(tuple(shp), identity, dtype=data_of(y).dtype)
+    return P.concatenate([first, y], axis=axis)
+
+
+def cumulative_sum(x, axis=None, include_initial: bool = False):
+    """Array-API ``cumulative_sum`` (``axis`` may be omitted for 1-D input)."""
+    y = cumsum(x, -1 if axis is None else axis)
+    return _with_initial(y, -1 if axis is None else axis, 0) if include_initial else y
+
+
+def cumulative_prod(x, axis=None, include_initial: bool = False):
+    """Array-API ``cumulative_prod``."""
+    y = cumprod(x, -1 if axis is None else axis)
+    return _with_initial(y, -1 if axis is None else axis, 1) if include_initial else y
+
+
+# -- orderings (integer results: no gradient) ---------------------------------------
+def _argsort_impl(xp, x, axis, descending):
+    if not descending:
+        return xp.argsort(x, axis=axis, stable=True)
+    # Stable descending order: ascending order of the reversed array, mapped back.
+    idx = xp.argsort(xp.flip(x, axis=axis), axis=axis, stable=True)
+    return (x.shape[axis] - 1) - xp.flip(idx, axis=axis)
+
+
+argsort_p = primitive("argsort", _argsort_impl, None)
+argmax_p = primitive("argmax", lambda xp, x, axis, keepdims: xp.argmax(x, axis=axis,
+                                                                       keepdims=keepdims),
+                     None, xp_name="argmax")
+argmin_p = primitive("argmin", lambda xp, x, axis, keepdims: xp.argmin(x, axis=axis,
+                                                                       keepdims=keepdims),
+                     None, xp_name="argmin")
+searchsorted_p = primitive("searchsorted",
+                           lambda xp, a, v, side: xp.searchsorted(a, v, side=side), None,
+                           xp_name="searchsorted")
+
+
+def argsort(x, axis: int | None = -1, descending: bool = False, stable: bool = True):
+    """Indices that sort ``x`` along ``axis``; always a stable sort (equal elements keep
+    their order), as ``jax.numpy.argsort``."""
+    x, axis = _scan_args(x, axis, "argsort")
+    return argsort_p.bind(x, axis=axis, descending=bool(descending))
+
+
+def sort(x, axis: int | None = -1, descending: bool = False, stable: bool = True):
+    """Sorted copy of ``x`` along ``axis``.
+
+    Computed as a gather by the stable ``argsort``, so the gradient of an output
+    position goes to the input element that landed there; among equal elements that is
+    the stable order, exactly as ``jax.numpy.sort`` assigns it.
+    """
+    x, axis = _scan_args(x, axis, "sort")
+    idx = argsort_p.bind(x, axis=axis, descending=bool(descending))
+    return P.take_along_axis(x, idx, axis)
+
+
+def _arg_axis(x, axis, op):
+    return None if axis is None else norm_axis(axis, len(shape_of(x)), op)[0]
+
+
+def argmax(x, axis=None, keepdims: bool = False):
+    """Index of the first maximum along ``axis`` (of the flattened array by default)."""
+    return argmax_p.bind(x, axis=_arg_axis(x, axis, "argmax"), keepdims=bool(keepdims))
+
+
+def argmin(x, axis=None, keepdims: bool = False):
+    """Index of the first minimum along ``axis``."""
+    return argmin_p.bind(x, axis=_arg_axis(x, axis, "argmin"), keepdims=bool(keepdims))
+
+
+def searchsorted(a, v, side: str = "left"):
+    """Where ``v``'s elements would be inserted into sorted 1-D ``a``."""
+    return searchsorted_p.bind(a, v, side=side)

@@ -1,0 +1,75 @@
+"""Statistics built from reductions: ``average``, ``median``, ``ptp``, ``nansum``,
+``nanmean`` (compositions; ``mean``, ``var`` and ``std`` with ``ddof`` live in
+reduce.py)."""
+
+from __future__ import annotations
+
+import tapegrad.primitives as P
+
+from ._util import norm_axis, shape_of
+
+__all__ = ["average", "median", "nanmean", "nansum", "ptp"]
+
+
+def average(x, axis=None, weights=None, returned: bool = False, keepdims: bool = False):
+    """Weighted mean ``sum(x * w) / sum(w)`` over ``axis``; gradients flow to ``x`` and
+    to ``weights``. 1-D ``weights`` along a single ``axis`` are broadcast along it."""
+    if weights is None:
+        avg = P.mean(x, axis=axis, keepdims=keepdims)
+        if not returned:
+            return avg
+        n = P.sum(P.ones_like(x), axis=axis, keepdims=keepdims)
+        return avg, P.broadcast_to(n, shape_of(avg))
+    sx, sw = shape_of(x), shape_of(weights)
+    if sx != sw:
+        if axis is None or len(sw) != 1:
+            raise TypeError("average: axis must be specified when shapes of a and weights "
+                            "differ (and weights must then be 1-D)")
+        ax = norm_axis(axis, len(sx), "average")[0]
+        weights = P.reshape(weights, tuple(sw[0] if i == ax else 1 for i in range(len(sx))))
+    total = P.sum(P.multiply(x, weights), axis=axis, keepdims=keepdims)
+    wsum = P.sum(P.broadcast_to(weights, sx), axis=axis, keepdims=keepdims)
+    avg = P.divide(total, wsum)
+    return (avg, wsum) if returned else avg
+
+
+def median(x, axis=None, keepdims: bool = False):
+    """Median over ``axis``: the middle of the sorted values, or the mean of the two
+    middles. The gradient goes to the element(s) chosen (ties: the stable sort order)."""
+    if axis is None:
+        nd = len(shape_of(x))
+        s = P.sort(P.ravel(x))
+        ax = 0
+    else:
+        nd = len(shape_of(x))
+        ax = norm_axis(axis, nd, "median")[0]
+        s = P.sort(x, axis=ax)
+    n = shape_of(s)[ax]
+    pre = (slice(None),) * ax
+    if n % 2:
+        m = P.getitem(s, pre + (n // 2,))
+    else:
+        m = P.multiply(P.add(P.getitem(s, pre + (n // 2 - 1,)), P.getitem(s, pre + (n // 2,))),
+                       0.5)
+    if keepdims:
+        m = P.reshape(m, (1,) * nd if axis is None else
+                      tuple(1 if i == ax else d for i, d in enumerate(shape_of(x))))
+    return m
+
+
+def ptp(x, axis=None, keepdims: bool = False):
+    """Range ``max - min`` over ``axis`` (ties share the gradient, as ``max``/``min``)."""
+    return P.subtract(P.max(x, axis=axis, keepdims=keepdims),
+                      P.min(x, axis=axis, keepdims=keepdims))
+
+
+def nansum(x, axis=None, keepdims: bool = False):
+    """Sum treating NaN as zero (NaN entries get no gradient)."""
+    return P.sum(P.where(P.isnan(x), 0.0, x), axis=axis, keepdims=keepdims)
+
+
+def nanmean(x, axis=None, keepdims: bool = False):
+    """Mean of the non-NaN entries."""
+    keep = P.logical_not(P.isnan(x))
+    count = P.sum(P.astype(keep, x.dtype), axis=axis, keepdims=keepdims)
+    return P.divide(nansum(x, axis=axis, keepdims=keepdims), count)

@@ -1,0 +1,395 @@
+"""Rearranging elements: diagonals, triangles, flips, rolls, tiling, padding, splitting,
+gathering along an axis.
+
+Almost everything here is a composition of indexing (``getitem``, whose VJP is a
+scatter-add), ``reshape``/``broadcast_to`` and ``where``: each is exactly how NumPy
+computes the result, so no new derivative is needed. ``roll`` is a primitive: its VJP,
+the opposite roll, is cheaper than gathering.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tapegrad.primitives as P
+
+from ..backend import NUMPY, backend_of
+from ..primitive import primitive
+from ._util import data_of, norm_axis, shape_of
+
+__all__ = [
+    "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays",
+    "column_stack", "diag", "diagonal", "diff", "dsplit", "dstack", "flip", "fliplr",
+    "flipud", "hsplit", "hstack", "matrix_transpose", "pad", "repeat", "roll", "rollaxis",
+    "rot90", "row_stack", "split", "take", "take_along_axis", "tile", "trace", "tril",
+    "triu", "unstack", "vsplit", "vstack",
+]
+
+
+def _xp(x):
+    be = backend_of(data_of(x))
+    return (be or NUMPY).xp
+
+
+def _ndim(x) -> int:
+    return len(shape_of(x))
+
+
+def _along(axis: int, nd: int, idx) -> tuple:
+    """An index that applies ``idx`` to ``axis`` and keeps the other axes."""
+    return (slice(None),) * axis + (idx,) + (slice(None),) * (nd - axis - 1)
+
+
+# -- diagonals and triangles --------------------------------------------------------
+def diagonal(x, offset: int = 0, axis1: int = 0, axis2: int = 1):
+    """The ``offset`` diagonal over ``axis1`` and ``axis2``, as the last axis."""
+    nd = _ndim(x)
+    a1, a2 = norm_axis(axis1, nd, "diagonal")[0], norm_axis(axis2, nd, "diagonal")[0]
+    if a1 == a2:
+        raise ValueError("diagonal: axis1 and axis2 cannot be the same")
+    moved = P.moveaxis(x, (a1, a2), (-2, -1))
+    rows, cols = shape_of(moved)[-2:]
+    n = max(0, min(rows - max(0, -offset), cols - max(0, offset)))
+    r = np.arange(n) + max(0, -offset)
+    c = np.arange(n) + max(0, offset)
+    return P.getitem(moved, (Ellipsis, r, c))
+
+
+def diag(v, k: int = 0):
+    """The ``k``-th diagonal of a matrix, or a matrix with ``v`` on its ``k``-th diagonal."""
+    shp = shape_of(v)
+    if len(shp) == 2:
+        return diagonal(v, k)
+    if len(shp) != 1:
+        raise ValueError("diag: input must be 1-D or 2-D")
+    n = shp[0] + abs(k)
+    idx = np.arange(shp[0])
+    return P.index_add_into(v, (n, n), (idx + max(0, -k), idx + max(0, k)))
+
+
+def trace(x, offset: int = 0, axis1: int = 0, axis2: int = 1):
+    """Sum along a diagonal."""
+    return P.sum(diagonal(x, offset, axis1, axis2), axis=-1)
+
+
+def _triangle(x, k: int, lower: bool):
+    xp = _xp(x)
+    rows, cols = shape_of(x)[-2:]
+    i = xp.reshape(xp.arange(rows), (rows, 1))
+    j = xp.reshape(xp.arange(cols), (1, cols))
+    mask = (j <= i + k) if lower else (j >= i + k)
+    return P.where(mask, x, 0.0)
+
+
+def tril(x, k: int = 0):
+    """Zero the elements above the ``k``-th diagonal (last two axes)."""
+    return _triangle(x, k, lower=True)
+
+
+def triu(x, k: int = 0):
+    """Zero the elements below the ``k``-th diagonal (last two axes)."""
+    return _triangle(x, k, lower=False)
+
+
+def matrix_transpose(x):
+    """Swap the last two axes."""
+    return P.swapaxes(x, -1, -2)
+
+
+# -- flips and rolls ----------------------------------------------------------------
+def flip(x, axis=None):
+    """Reverse the order of elements along ``axis`` (all axes by default)."""
+    nd = _ndim(x)
+    axes = norm_axis(axis, nd, "flip")
+    axes = range(nd) if axes is None else axes
+    return P.getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None)
+                             for i in range(nd)))
+
+
+def flipud(x):
+    """Reverse along axis 0."""
+    return flip(x, 0)
+
+
+def fliplr(x):
+    """Reverse along axis 1."""
+    return flip(x, 1)
+
+
+def rot90(x, k: int = 1, axes=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes``."""
+    a, b = axes
+    k %= 4
+    if k == 0:
+        return x
+    if k == 2:
+        return flip(flip(x, a), b)
+    perm = list(range(_ndim(x)))
+    perm[a], perm[b] = perm[b], perm[a]
+    if k == 1:
+        return P.transpose(flip(x, b), perm)
+    return flip(P.transpose(x, perm), b)
+
+
+def _roll_impl(xp, x, shift, axis):
+    if axis is None:
+        return xp.reshape(xp.roll(xp.reshape(x, (-1,)), shift), x.shape)
+    return xp.roll(x, shift, axis=axis)
+
+
+def _negate(shift):
+    return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+
+
+roll_p = primitive("roll", _roll_impl,
+                   lambda g, x, shift, axis: (P.roll_p.bind(g, shift=_negate(shift), axis=axis),),
+                   grad_name="Roll", xp_name="roll")
+
+
+def roll(x, shift, axis=None):
+    """Shift elements cyclically along ``axis`` (the flattened array by default)."""
+    shift = int(shift) if isinstance(shift, (int, np.integer)) else tuple(int(s) for s in shift)
+    if axis is not None:
+        axis = int(axis) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+    return roll_p.bind(x, shift=shift, axis=axis)
+
+
+def rollaxis(x, axis: int, start: int = 0):
+    """Move ``axis`` to before position ``start`` (NumPy's older ``moveaxis``)."""
+    nd = _ndim(x)
+    axis %= nd
+    start = start + nd if start < 0 else start
+    if axis < start:
+        start -= 1
+    return x if axis == start else P.moveaxis(x, axis, start)
+
+
+# -- tile, repeat, pad ----------------------------------------------------------------
+def tile(x, reps):
+    """Repeat the whole array ``reps`` times along each axis."""
+    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    shp = shape_of(x)
+    nd = max(len(shp), len(reps))
+    shp = (1,) * (nd - len(shp)) + shp
+    reps = (1,) * (nd - len(reps)) + reps
+    x = P.reshape(x, tuple(v for s in shp for v in (1, s)))
+    x = P.broadcast_to(x, tuple(v for r, s in zip(reps, shp) for v in (r, s)))
+    return P.reshape(x, tuple(r * s for r, s in zip(reps, shp)))
+
+
+def repeat(x, repeats, axis=None):
+    """Repeat each element ``repeats`` times (an int, or one count per element)."""
+    if axis is None:
+        x, axis = P.ravel(x), 0
+    shp = shape_of(x)
+    axis = norm_axis(axis, len(shp), "repeat")[0]
+    if isinstance(repeats, (int, np.integer)) or np.ndim(repeats) == 0:
+        r = int(repeats)
+        y = P.expand_dims(x, axis + 1)
+        y = P.broadcast_to(y, shp[:axis + 1] + (r,) + shp[axis + 1:])
+        return P.reshape(y, shp[:axis] + (shp[axis] * r,) + shp[axis + 1:])
+    idx = np.repeat(np.arange(shp[axis]), np.asarray(data_of(repeats)))
+    return P.getitem(x, _along(axis, len(shp), idx))
+
+
+def _pad_widths(pad_width, nd: int) -> list[tuple[int, int]]:
+    w = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (nd, 2))
+    if (w < 0).any():
+        raise ValueError("pad: index can't contain negative values")
+    return [(int(a), int(b)) for a, b in w]
+
+
+def pad(x, pad_width, mode: str = "constant", constant_values=0):
+    """Pad with a constant (``mode="constant"``) or with the array's own elements
+    (``"edge"``, ``"reflect"``, ``"symmetric"``, ``"wrap"``)."""
+    shp = shape_of(x)
+    widths = _pad_widths(pad_width, len(shp))
+    if mode == "constant":
+        if np.ndim(constant_values) != 0:
+            raise NotImplementedError("pad: constant_values must be a single number")
+        new = tuple(n + a + b for n, (a, b) in zip(shp, widths))
+        inner = tuple(slice(a, a + n) for n, (a, _) in zip(shp, widths))
+        out = P.index_add_into(x, new, inner)
+        if constant_values != 0:
+            xp = _xp(x)
+            fill = xp.full(new, float(constant_values), dtype=data_of(x).dtype)
+            fill[inner] = 0
+            out = out + fill
+        return out
+    if mode not in ("edge", "reflect", "symmetric", "wrap"):
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported")
+    for axis, (n, w) in enumerate(zip(shp, widths)):
+        if w != (0, 0):
+            # Which source element each padded position copies: NumPy pads the indices.
+            x = P.getitem(x, _along(axis, len(shp), np.pad(np.arange(n), w, mode=mode)))
+    return x
+
+
+# -- gathering ----------------------------------------------------------------------
+def take(x, indices, axis=None):
+    """Elements at ``indices`` along ``axis`` (of the flattened array by default)."""
+    idx = np.asarray(data_of(indices)) if not hasattr(indices, "__array_namespace__") \
+        else data_of(indices)
+    if axis is None:
+        return P.getitem(P.ravel(x), idx)
+    nd = _ndim(x)
+    return P.getitem(x, _along(norm_axis(axis, nd, "take")[0], nd, idx))
+
+
+def take_along_axis(x, indices, axis):
+    """``x`` indexed by ``indices`` along ``axis``, matching on the other axes."""
+    idx = data_of(indices)
+    if axis is None:
+        x, axis = P.ravel(x), 0
+    shp = shape_of(x)
+    axis = norm_axis(axis, len(shp), "take_along_axis")[0]
+    if idx.ndim != len(shp):
+        raise ValueError("take_along_axis: indices and arr must have the same number of "
+                         "dimensions")
+    xp = backend_of(idx).xp
+    full = []
+    for d, n in enumerate(shp):
+        if d == axis:
+            full.append(idx)
+        else:
+            ones = tuple(n if k == d else 1 for k in range(len(shp)))
+            full.append(xp.reshape(xp.arange(n), ones))
+    return P.getitem(x, tuple(full))
+
+
+# -- splitting and joining ----------------------------------------------------------
+def array_split(x, indices_or_sections, axis: int = 0) -> list:
+    """Split into pieces (sections may differ in size by one)."""
+    nd = _ndim(x)
+    axis = norm_axis(axis, nd, "array_split")[0]
+    n = shape_of(x)[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ValueError("array_split: number sections must be larger than 0")
+        each, extra = divmod(n, k)
+        sizes = [each + 1] * extra + [each] * (k - extra)
+        bounds = [0, *np.cumsum(sizes).tolist()]
+    else:
+        bounds = [0, *[int(i) for i in indices_or_sections], n]
+    return [P.getitem(x, _along(axis, nd, slice(a, max(a, b))))
+            for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def split(x, indices_or_sections, axis: int = 0) -> list:
+    """Split into equal sections (or at the given indices)."""
+    if isinstance(indices_or_sections, (int, np.integer)):
+        n = shape_of(x)[norm_axis(axis, _ndim(x), "split")[0]]
+        if n % int(indices_or_sections):
+            raise ValueError("split: array split does not result in an equal division")
+    return array_split(x, indices_or_sections, axis)
+
+
+def hsplit(x, sections) -> list:
+    """Split along axis 1 (axis 0 for 1-D input)."""
+    return split(x, sections, 1 if _ndim(x) > 1 else 0)
+
+
+def vsplit(x, sections) -> list:
+    """Split along axis 0."""
+    return split(x, sections, 0)
+
+
+def dsplit(x, sections) -> list:
+    """Split along axis 2."""
+    return split(x, sections, 2)
+
+
+def unstack(x, axis: int = 0) -> tuple:
+    """The slices along ``axis``, as a tuple."""
+    nd = _ndim(x)
+    axis = norm_axis(axis, nd, "unstack")[0]
+    return tuple(P.getitem(x, _along(axis, nd, i)) for i in range(shape_of(x)[axis]))
+
+
+def _atleast(x, n: int):
+    shp = shape_of(x)
+    if len(shp) >= n:
+        return x
+    if n == 3 and len(shp) == 2:
+        return P.reshape(x, shp + (1,))
+    if n == 3 and len(shp) == 1:
+        return P.reshape(x, (1,) + shp + (1,))
+    return P.reshape(x, (1,) * (n - len(shp)) + shp)
+
+
+def atleast_1d(*arys):
+    """View each input with at least one dimension."""
+    out = [_atleast(a, 1) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_2d(*arys):
+    """View each input with at least two dimensions (new axes in front)."""
+    out = [_atleast(a, 2) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*arys):
+    """View each input with at least three dimensions (NumPy's placement of new axes)."""
+    out = [_atleast(a, 3) for a in arys]
+    return out[0] if len(out) == 1 else out
+
+
+def hstack(arrays):
+    """Concatenate along axis 1 (axis 0 for 1-D inputs)."""
+    arrays = [atleast_1d(a) for a in arrays]
+    return P.concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
+
+
+def vstack(arrays):
+    """Concatenate along axis 0 after making inputs at least 2-D."""
+    return P.concatenate([atleast_2d(a) for a in arrays], axis=0)
+
+
+row_stack = vstack
+
+
+def dstack(arrays):
+    """Concatenate along axis 2 after making inputs at least 3-D."""
+    return P.concatenate([atleast_3d(a) for a in arrays], axis=2)
+
+
+def column_stack(arrays):
+    """Stack 1-D inputs as columns (2-D inputs are concatenated along axis 1)."""
+    cols = [P.reshape(a, (-1, 1)) if _ndim(a) < 2 else a for a in arrays]
+    return P.concatenate(cols, axis=1)
+
+
+def append(x, values, axis=None):
+    """``x`` with ``values`` appended (both flattened when ``axis`` is None)."""
+    if axis is None:
+        return P.concatenate([P.ravel(x), P.ravel(values)], axis=0)
+    return P.concatenate([x, values], axis=axis)
+
+
+def broadcast_arrays(*arrays) -> list:
+    """Broadcast the inputs against each other."""
+    shape = np.broadcast_shapes(*(shape_of(a) for a in arrays))
+    return [P.broadcast_to(a, shape) for a in arrays]
+
+
+def diff(x, n: int = 1, axis: int = -1, prepend=None, append=None):
+    """``n``-th discrete difference along ``axis``."""
+    nd = _ndim(x)
+    axis = norm_axis(axis, nd, "diff")[0]
+    if prepend is not None or append is not None:
+        parts = [x]
+        for side, v in ((0, prepend), (1, append)):
+            if v is None:
+                continue
+            shp = list(shape_of(x))
+            shp[axis] = 1
+            v = P.broadcast_to(v, tuple(shp)) if _ndim(v) == 0 else v
+            parts.insert(0 if side == 0 else len(parts), v)
+        x = P.concatenate(parts, axis=axis)
+    for _ in range(n):
+        x = P.subtract(P.getitem(x, _along(axis, nd, slice(1, None))),
+                       P.getitem(x, _along(axis, nd, slice(None, -1))))
+    return x
+

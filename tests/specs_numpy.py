@@ -1,0 +1,490 @@
+"""Op specs for the NumPy breadth: more elementwise functions, contractions, structure,
+scans and sorting, statistics, ``tg.linalg`` and ``tg.fft``.
+
+Most specs are written once against a namespace argument ``xp`` and run with
+``xp = tapegrad`` and ``xp = jax.numpy`` (the reference): tapegrad spells everything the
+way NumPy does, so one body serves both. Complex functions are tested through real
+parameters: ``z = a + 1j * b`` in, ``stack([real(w), imag(w)])`` out, so every check
+(jax, finite differences, second order) sees real arrays while the real and imaginary
+parts of the cotangent are drawn independently.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+from hypothesis import strategies as st
+from op_specs import OpSpec, custom, distinct, elementwise, fixed, register, shapes, values
+
+import tapegrad as tg
+
+INF = float("inf")
+
+
+def both(name, body, make, prims=(), **kw):
+    """A spec whose function and reference are ``body(tapegrad, ...)`` and
+    ``body(jax.numpy, ...)``."""
+    return OpSpec(name, lambda *a, **k: body(tg, *a, **k), lambda *a, **k: body(jnp, *a, **k),
+                  make, tuple(prims), **kw)
+
+
+def ri(xp, z):
+    """Real and imaginary parts stacked: a real array carrying all of ``z``."""
+    return xp.stack([xp.real(z), xp.imag(z)])
+
+
+def _nonzero(draw, shape, dtype, domain="real"):
+    # Values away from 0, or exactly 0 (points where some rules switch branches).
+    x = values(draw, shape, dtype, domain)
+    return np.where(np.abs(x) < 0.1, 0.0, x).astype(dtype)
+
+
+# -- elementwise ----------------------------------------------------------------------
+for _name, _dom, _body in [
+    ("arccos", "unit", lambda xp, x: xp.arccos(x)),
+    ("arcsinh", "real", lambda xp, x: xp.arcsinh(x)),
+    ("arccosh", "pos", lambda xp, x: xp.arccosh(1.0 + x)),
+    ("arctanh", "unit", lambda xp, x: xp.arctanh(x)),
+    ("log2", "pos", lambda xp, x: xp.log2(x)),
+    ("log10", "pos", lambda xp, x: xp.log10(x)),
+    ("exp2", "real", lambda xp, x: xp.exp2(x)),
+    ("cbrt", "pos", lambda xp, x: xp.cbrt(x)),
+]:
+    register(both(_name, _body, elementwise(1, (_dom,)), (_name,)))
+
+register(
+    both("sinc", lambda xp, x: xp.sinc(x), elementwise(1, values_fn=_nonzero),
+         ("sinc", "sinc_derivative")),
+    both("hypot", lambda xp, x, y: xp.hypot(x, y), elementwise(2, ("pos", "real")), ("hypot",)),
+    both("hypot_origin", lambda xp, x: xp.hypot(x * 0.0, x * 0.0), fixed((3,)), ("hypot",),
+         smooth=False, fd=False),
+    both("logaddexp2", lambda xp, x, y: xp.logaddexp2(x, y), elementwise(2), ("logaddexp2",)),
+    both("remainder", lambda xp, x, y: xp.remainder(x, y), elementwise(2, ("real", "pos")),
+         ("remainder", "floor", "divide"), fd=False),
+    both("fmod", lambda xp, x, y: xp.fmod(x, y), elementwise(2, ("real", "pos")),
+         ("fmod", "trunc", "divide"), fd=False),
+    both("reciprocal_degrees", lambda xp, x: xp.rad2deg(xp.reciprocal(x)) + xp.deg2rad(x),
+         elementwise(1, ("pos",)), ("divide", "multiply")),
+    both("fmax_fmin", lambda xp, x, y: xp.fmax(x, y) * 2.0 + xp.fmin(x, y),
+         elementwise(2, values_fn=distinct), ("where", "isnan", "greater", "less"),
+         smooth=False, fd=False),
+    both("fmax_ties", lambda xp, x: xp.fmax(x, x * 1.0) * xp.fmin(x * 1.0, x),
+         elementwise(1), ("where",), smooth=False, fd=False),
+    both("copysign", lambda xp, x, y: xp.copysign(x, y), elementwise(2, values_fn=_nonzero),
+         ("signbit", "abs", "where"), smooth=False, fd=False),
+    both("zero_gradient", lambda xp, x, y: x + xp.floor(x) + xp.ceil(x) * xp.trunc(x)
+         + xp.round(x) - xp.round(x, 1) + (tg.fix if xp is tg else xp.trunc)(x)
+         + xp.floor_divide(x, y),
+         elementwise(2, ("real", "pos")),
+         ("floor", "ceil", "trunc", "round", "floor_divide"), fd=False),
+    both("tests_of_values", lambda xp, x: xp.where(xp.isfinite(x) & ~xp.isnan(x)
+                                                   & ~xp.isinf(x) & ~xp.signbit(x), x, -x),
+         elementwise(1, values_fn=_nonzero),
+         ("isfinite", "isnan", "isinf", "signbit", "where"), smooth=False, fd=False),
+)
+
+
+@custom
+def _with_nonfinite(draw, dtype):
+    x = values(draw, draw(shapes(min_dims=1, min_side=2)), dtype).ravel()
+    spots = draw(st.lists(st.integers(0, x.size - 1), min_size=1, max_size=3))
+    for k, i in enumerate(spots):
+        x[i] = (np.nan, np.inf, -np.inf)[k % 3]
+    return [x], {}
+
+
+register(
+    both("nan_to_num", lambda xp, x: xp.nan_to_num(x) * 1e-300 + xp.nan_to_num(x, posinf=2.0,
+                                                                                neginf=-1.0),
+         _with_nonfinite, ("nan_to_num", "isfinite"), fd=False),
+    both("nan_stats", lambda xp, x: xp.nansum(x) + xp.nanmean(x),
+         _with_nonfinite, ("isnan",), fd=False),
+)
+
+# -- complex numbers (through real parameters) -----------------------------------------
+_CPLX = elementwise(2, values_fn=_nonzero)
+register(
+    both("complex_parts", lambda xp, a, b: ri(xp, xp.conj(a + 1j * b) * (2 - 1j))
+         + xp.real(a) - xp.imag(a), _CPLX, ("real", "imag", "conj")),
+    both("complex_abs", lambda xp, a, b: xp.abs((a + 1j * b) * (1 + 2j)),
+         elementwise(2, ("pos", "real")), ("abs",)),
+    both("complex_abs_at_zero", lambda xp, a: xp.abs(a * 0.0 + 1j * (a * 0.0)) + a,
+         fixed((3,)), ("abs",), smooth=False, fd=False),
+    both("complex_angle", lambda xp, a, b: xp.angle(a + 1j * b),
+         elementwise(2, ("pos", "real")), ("arctan2",)),
+    both("complex_holomorphic", lambda xp, a, b: ri(xp, xp.exp(a + 1j * b) * (a + 1j * b)
+                                                    / ((a + 1j * b) ** 2 + 3.0)),
+         elementwise(2, ("unit",)), ("exp", "multiply", "divide", "power")),
+    both("complex_abs_squared", lambda xp, a, b: xp.abs(xp.sin(a + 1j * b)) ** 2,
+         elementwise(2, ("unit",)), ("sin",)),
+)
+
+
+# -- contractions ---------------------------------------------------------------------
+_EINSUM = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->", [(3, 3)]), ("ii->i", [(3, 3)]),
+    ("ij->", [(2, 3)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("...ij,...jk", [(2, 1, 2, 3), (4, 3, 2)]), ("i,i", [(4,), (4,)]),
+    ("ij,ij->ij", [(2, 3), (2, 3)]), ("ijk->kji", [(2, 3, 4)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 2), (2, 4)]), ("i,j->ij", [(3,), (2,)]),
+    ("iij,k->jk", [(2, 2, 3), (2,)]), ("ij,j", [(3, 4), (4,)]),
+]
+
+
+@custom
+def _einsum_args(draw, dtype):
+    subs, shps = draw(st.sampled_from(_EINSUM))
+    return [values(draw, s, dtype) for s in shps], {"subscripts": subs}
+
+
+@custom
+def _tensordot_args(draw, dtype):
+    shps, axes = draw(st.sampled_from([
+        (((2, 3, 4), (3, 4, 2)), 2), (((2, 3), (3, 4)), 1), (((2, 3), (4,)), 0),
+        (((2, 3, 4), (4, 2, 3)), ([1, 2], [2, 0])), (((3, 2), (2, 3)), ([0], [1])),
+    ]))
+    return [values(draw, s, dtype) for s in shps], {"axes": axes}
+
+
+register(
+    both("einsum", lambda xp, *ops, subscripts: xp.einsum(subscripts, *ops), _einsum_args,
+         ("einsum",)),
+    both("tensordot", lambda xp, a, b, axes: xp.tensordot(a, b, axes=axes), _tensordot_args,
+         ("matmul", "transpose", "reshape")),
+    both("outer_inner", lambda xp, a, b: xp.outer(a, b).sum(0) + xp.inner(a, b),
+         fixed((3,), (3,)), ("multiply",)),
+    both("inner_nd", lambda xp, a, b: xp.inner(a, b), fixed((2, 3), (4, 3)), ("matmul",)),
+    both("kron", lambda xp, a, b: xp.kron(a, b), fixed((2, 3), (3, 2)), ("multiply",)),
+    both("kron_1d_2d", lambda xp, a, b: xp.kron(a, b), fixed((3,), (2, 2)), ("multiply",)),
+    both("vdot_vecdot", lambda xp, a, b: xp.vdot(a, b) + xp.vecdot(a, b, axis=0).sum(),
+         fixed((3, 2), (3, 2)), ("conj", "sum")),
+    both("cross", lambda xp, a, b: xp.cross(a, b), fixed((4, 3), (3,)), ("stack", "getitem")),
+    both("cross_2d", lambda xp, a, b: xp.cross(a, b, axis=0), fixed((2, 3), (2, 3)),
+         ("getitem",)),
+)
+
+
+# -- structure --------------------------------------------------------------------------
+@custom
+def _matrixish(draw, dtype):
+    return [values(draw, draw(shapes(min_dims=2, max_dims=3, min_side=1)), dtype)], {
+        "k": draw(st.integers(-2, 2))}
+
+
+def _pieces(xp, parts):
+    return xp.concatenate([p.reshape(-1) * (i + 1.0) for i, p in enumerate(parts)])
+
+
+register(
+    both("diag", lambda xp, v, k: xp.diag(v, k) * 1.5, custom(lambda d, t: (
+        [values(d, (d(st.integers(1, 4)),), t)], {"k": d(st.integers(-2, 2))})),
+        ("index_add_into",)),
+    both("diag_of_matrix", lambda xp, x, k: xp.diag(x[0], k), _matrixish, ("getitem",)),
+    both("diagonal_trace", lambda xp, x: xp.diagonal(x, 1, 2, 0) * xp.trace(x, -1, 0, 1).sum()
+         + xp.diagonal(x).sum(), fixed((3, 2, 4)), ("getitem", "transpose")),
+    both("tril_triu", lambda xp, x, k: xp.tril(x, k) + 2.0 * xp.triu(x, k), _matrixish,
+         ("where",)),
+    both("flips", lambda xp, x: xp.flip(x) + xp.flip(x, 1) + xp.flipud(x) + xp.fliplr(x)
+         + xp.rot90(x, 0) + xp.rot90(x, 2), fixed((3, 3, 2)), ("getitem",)),
+    both("rot90", lambda xp, x: xp.rot90(x) + xp.rot90(x, 3, (1, 0)), fixed((3, 3)),
+         ("getitem", "transpose")),
+    both("roll", lambda xp, x: xp.roll(x, 2) + xp.roll(x, -1, 1) + xp.roll(x, (1, 2), (0, 1)),
+         fixed((3, 4)), ("roll",)),
+    both("rollaxis", lambda xp, x: xp.rollaxis(x, 2) + xp.rollaxis(x, 0, 3).transpose((2, 0, 1)),
+         fixed((2, 2, 2)), ("transpose",)),
+    both("tile", lambda xp, x, reps: xp.tile(x, reps), custom(lambda d, t: (
+        [values(d, d(shapes(max_dims=2)), t)],
+        {"reps": d(st.sampled_from([2, (1, 2), (2, 1, 3)]))})), ("broadcast_to", "reshape")),
+    both("repeat", lambda xp, x: xp.repeat(x, 2) + xp.repeat(x, 2, 1).sum()
+         + xp.repeat(x, np.array([1, 0, 2]), axis=0).sum(), fixed((3, 2)),
+         ("broadcast_to", "getitem")),
+    both("pad_constant", lambda xp, x: xp.pad(x, ((1, 0), (2, 1))).sum(0)
+         * xp.pad(x, 1, constant_values=2.5).sum(),
+         custom(lambda d, t: ([values(d, (2, d(st.integers(1, 3))), t)], {})),
+         ("index_add_into",)),
+    both("pad_modes", lambda xp, x, mode: xp.pad(x, ((1, 2), (2, 1)), mode=mode),
+         custom(lambda d, t: ([values(d, (3, 4), t)], {
+             "mode": d(st.sampled_from(["edge", "reflect", "symmetric", "wrap"]))})),
+         ("getitem",)),
+    both("split", lambda xp, x: _pieces(xp, xp.split(x, 2, axis=1))
+         + _pieces(xp, xp.array_split(x, 3, 1)) + _pieces(xp, xp.split(x, [1, 3], 1)),
+         fixed((2, 4)), ("getitem", "concatenate")),
+    both("hv_splits", lambda xp, x: _pieces(xp, xp.hsplit(x, 2)) + _pieces(xp, xp.vsplit(x, 2))
+         + _pieces(xp, xp.dsplit(x, 2)) + _pieces(xp, xp.unstack(x, axis=1)),
+         fixed((2, 2, 2)), ("getitem",)),
+    both("atleast", lambda xp, x: xp.atleast_3d(x).sum() * xp.atleast_2d(x)
+         + xp.atleast_1d(x), elementwise(1), ("reshape",)),
+    both("stacks", lambda xp, a, b: xp.hstack([a, b]).sum() + xp.vstack([a, b]).sum(0)
+         + xp.dstack([a, b]).sum((0, 2)) + xp.column_stack([a, b]).sum(1).sum()
+         + xp.append(a, b)[:3], fixed((3,), (3,)), ("concatenate",)),
+    both("take", lambda xp, x, i: xp.take(x, i) + xp.take(x, i, axis=1).sum(),
+         custom(lambda d, t: ([values(d, (3, 4), t), np.array([0, 2, 2, -1])], {})),
+         ("getitem", "index_add_into")),
+    both("take_along_axis", lambda xp, x, axis: xp.take_along_axis(
+        x, xp.argsort(x, axis=axis), axis), custom(lambda d, t: (
+            [distinct(d, d(shapes(min_dims=1)), t)], {"axis": d(st.sampled_from([0, -1]))})),
+        ("argsort", "getitem")),
+    both("diff", lambda xp, x: xp.diff(x) * 2.0 + xp.diff(x, 2, axis=0).sum()
+         + xp.diff(x, prepend=1.0, append=x[:, :1]).sum(), fixed((4, 3)), ("subtract",)),
+    both("broadcast_arrays", lambda xp, a, b: sum(xp.broadcast_arrays(a, b)) * 1.0
+         + xp.matrix_transpose(a), fixed((3, 1), (1, 3)), ("broadcast_to",)),
+)
+
+
+# -- scans and orderings ----------------------------------------------------------------
+@custom
+def _scan_args(draw, dtype):
+    shape = draw(shapes(min_dims=1))
+    return [values(draw, shape, dtype)], {"axis": draw(st.sampled_from(
+        [None] + list(range(-len(shape), len(shape)))))}
+
+
+@custom
+def _with_zeros(draw, dtype):
+    x = values(draw, draw(shapes(min_dims=1, max_side=5)), dtype, "small")
+    return [np.where(np.abs(x) < 0.4, 0.0, x).astype(dtype)], {"axis": -1}
+
+
+register(
+    both("cumsum", lambda xp, x, axis: xp.cumsum(x, axis=axis), _scan_args, ("cumsum",)),
+    both("cumprod", lambda xp, x, axis: xp.cumprod(x, axis=axis), custom(lambda d, t: (
+        [values(d, d(shapes(min_dims=1)), t, "small")], {"axis": 0})), ("cumprod",)),
+    both("cumprod_zeros", lambda xp, x, axis: xp.cumprod(x, axis=axis), _with_zeros,
+         ("cumprod",)),
+    both("cumulative_sum_prod", lambda xp, x: xp.cumulative_sum(x, axis=1, include_initial=True)
+         + xp.cumulative_prod(x, axis=1, include_initial=True), fixed((2, 3)),
+         ("cumsum", "cumprod")),
+    both("sort", lambda xp, x, axis: xp.sort(x, axis=axis), custom(lambda d, t: (
+        [values(d, d(shapes(min_dims=1)), t)], {"axis": d(st.sampled_from([0, -1, None]))})),
+        ("argsort", "getitem"), smooth=False),
+    both("sort_ties", lambda xp, x: xp.sort(xp.concatenate([x, x * 1.0, x[::-1]])),
+         fixed((4,)), ("argsort",), smooth=False, fd=False),
+    both("sort_descending", lambda xp, x: xp.sort(x, descending=True),
+         custom(lambda d, t: ([distinct(d, d(shapes(min_dims=1)), t)], {})), ("argsort",),
+         smooth=False),
+    both("argsort_argmax", lambda xp, x: xp.take_along_axis(x, xp.argsort(x, axis=0), 0)
+         + x.reshape(-1)[xp.argmax(x)] - x.reshape(-1)[xp.argmin(x)] + xp.take_along_axis(
+             x, xp.argmax(x, axis=1, keepdims=True), 1)
+         + xp.take_along_axis(x, xp.argmin(x, axis=-1, keepdims=True), 1),
+         custom(lambda d, t: ([distinct(d, (3, 2), t)], {})),
+         ("argsort", "argmax", "argmin"), smooth=False),
+    both("searchsorted", lambda xp, a, v: v * xp.searchsorted(a, v) + xp.searchsorted(
+        a, v, side="right"), custom(lambda d, t: ([np.sort(values(d, (5,), t)),
+                                                   values(d, (3,), t)], {})),
+        ("searchsorted",), diff=(1,), fd=False),
+    both("median", lambda xp, x, axis, keepdims: xp.median(x, axis=axis, keepdims=keepdims),
+         custom(lambda d, t: ([distinct(d, d(shapes(min_dims=1)), t)], {
+             "axis": d(st.sampled_from([None, 0, -1])), "keepdims": d(st.booleans())})),
+         ("argsort",), smooth=False),
+    both("average", lambda xp, x, w: xp.average(x, axis=1, weights=w) + xp.average(x),
+         custom(lambda d, t: ([values(d, (2, 3), t), values(d, (3,), t, "pos")], {})),
+         ("sum", "divide")),
+    both("average_full_weights", lambda xp, x, w: xp.average(x, axis=0, weights=w),
+         custom(lambda d, t: ([values(d, (3, 2), t), values(d, (3, 2), t, "pos")], {})),
+         ("sum",)),
+    both("ptp", lambda xp, x: xp.ptp(x, axis=0), custom(lambda d, t: (
+        [distinct(d, (3, 2), t)], {})), ("max", "min"), smooth=False),
+)
+
+
+# -- linalg -------------------------------------------------------------------------------
+def _batch(draw):
+    return draw(st.sampled_from([(), (2,)]))
+
+
+@custom
+def _well_conditioned(draw, dtype):
+    # Strictly diagonally dominant, so comfortably invertible.
+    n = draw(st.integers(1, 3))
+    a = values(draw, _batch(draw) + (n, n), dtype, "unit") + (n + 0.5) * np.eye(n, dtype=dtype)
+    return [a], {}
+
+
+@custom
+def _solve_args(draw, dtype):
+    n = draw(st.integers(1, 3))
+    a = values(draw, _batch(draw) + (n, n), dtype, "unit") + (n + 0.5) * np.eye(n, dtype=dtype)
+    bshape = draw(st.sampled_from([(n,), (n, 2), a.shape[:-1] + (1,)]))
+    return [a, values(draw, bshape, dtype)], {}
+
+
+@custom
+def _singular(draw, dtype):
+    # Rank n - 1 (where det's gradient, the adjugate, is not zero) or lower.
+    n, r = draw(st.sampled_from([(2, 1), (3, 2), (3, 1)]))
+    b, c = values(draw, (n, r), np.float64), values(draw, (r, n), np.float64)
+    return [(b @ c).astype(dtype)], {}
+
+
+@custom
+def _spd(draw, dtype):
+    n = draw(st.integers(1, 3))
+    m = values(draw, _batch(draw) + (n, n), np.float64)
+    # Plus a non-symmetric part: both libraries read the symmetric part only.
+    a = m @ np.swapaxes(m, -1, -2) + n * np.eye(n) + 0.1 * values(draw, (n, n), np.float64)
+    return [a.astype(dtype)], {}
+
+
+@custom
+def _separated_spectrum(draw, dtype):
+    # Eigenvalues at least 1 apart, so eigenvector gradients are well conditioned.
+    n = draw(st.integers(1, 3))
+    q, _ = np.linalg.qr(values(draw, (n, n), np.float64) + 3 * np.eye(n))
+    w = draw(st.permutations(np.arange(n) * 1.5 - 1.0))
+    a = q @ np.diag(w) @ q.T + 0.05 * values(draw, (n, n), np.float64)
+    return [a.astype(dtype)], {}
+
+
+@custom
+def _repeated_spectrum(draw, dtype):
+    n = draw(st.integers(2, 3))
+    q, _ = np.linalg.qr(values(draw, (n, n), np.float64) + 3 * np.eye(n))
+    w = np.array([1.0, 1.0, 2.5][:n])
+    return [(q @ np.diag(w) @ q.T).astype(dtype)], {}
+
+
+@custom
+def _rectangular(draw, dtype):
+    m, n = draw(st.sampled_from([(3, 2), (2, 3), (3, 3), (1, 2), (2, 1)]))
+    k = min(m, n)
+    # Singular values spread apart (distinct, away from 0).
+    u, _ = np.linalg.qr(values(draw, (m, m), np.float64) + 3 * np.eye(m))
+    v, _ = np.linalg.qr(values(draw, (n, n), np.float64) + 3 * np.eye(n))
+    s = np.zeros((m, n))
+    s[range(k), range(k)] = 1.0 + 1.3 * np.asarray(draw(st.permutations(range(k))))
+    return [(u @ s @ v.T).astype(dtype)], {}
+
+
+def _column_signs(xp, v):
+    """Signs that fix the sign freedom of eigen/singular vectors (columns of ``v``):
+    each column's sum becomes positive."""
+    s = xp.sign(v.sum(-2, keepdims=True))
+    return xp.where(s == 0, 1.0, s)
+
+
+def _eigh_body(xp, a):
+    w, v = xp.linalg.eigh(a)
+    return xp.concatenate([w[..., None, :], v * _column_signs(xp, v)], axis=-2)
+
+
+def _svd_body(xp, a):
+    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    sign = _column_signs(xp, u)
+    return xp.concatenate([(u * sign).reshape(-1), s, (vh * xp.swapaxes(sign, -1, -2))
+                           .reshape(-1)])
+
+
+def _qr_body(xp, a):
+    q, r = xp.linalg.qr(a)
+    d = xp.sign(xp.diagonal(r, 0, -2, -1))
+    return xp.concatenate([(q * d[..., None, :]).reshape(-1), (r * d[..., :, None]).reshape(-1)])
+
+
+@custom
+def _tall(draw, dtype):
+    m, n = draw(st.sampled_from([(3, 2), (3, 3), (2, 2), (4, 1)]))
+    return [values(draw, (m, n), dtype) + 3.0 * np.eye(m, n, dtype=dtype)], {}
+
+
+_NORMS = [None, 1, 2, 3, 0.5, INF, -INF, 0]
+_MATRIX_NORMS = [None, "fro", "nuc", 1, -1, 2, -2, INF, -INF]
+
+register(
+    both("inv", lambda xp, a: xp.linalg.inv(a), _well_conditioned, ("inv",)),
+    both("solve", lambda xp, a, b: xp.linalg.solve(a, b), _solve_args, ("linalg_solve",)),
+    both("det", lambda xp, a: xp.linalg.det(a), _well_conditioned, ("det", "adjugate")),
+    both("det_singular", lambda xp, a: xp.linalg.det(a), _singular, ("det", "adjugate"),
+         smooth=False),
+    both("slogdet", lambda xp, a: xp.linalg.slogdet(a)[1] * xp.linalg.slogdet(a)[0],
+         _well_conditioned, ("slogdet",)),
+    both("cholesky", lambda xp, a: xp.linalg.cholesky(a), _spd, ("cholesky",)),
+    both("cholesky_upper", lambda xp, a: xp.linalg.cholesky(a, upper=True), _spd,
+         ("cholesky",)),
+    both("eigh", _eigh_body, _separated_spectrum, ("eigh",)),
+    both("eigvalsh", lambda xp, a: xp.linalg.eigvalsh(a), _separated_spectrum, ("eigh",)),
+    both("eigvalsh_repeated", lambda xp, a: xp.linalg.eigvalsh(a).sum()
+         + (xp.linalg.eigvalsh(a) * xp.arange(a.shape[-1])).sum() * 0.0,
+         _repeated_spectrum, ("eigh",), smooth=False),
+    both("qr", _qr_body, _tall, ("qr",)),
+)
+
+
+@custom
+def _vector_norm_args(draw, dtype):
+    shape = draw(shapes(min_dims=1, max_dims=2))
+    # A vector norm: of a 1-D array, or along one axis of a 2-D one.
+    axis = draw(st.sampled_from([0, 1, -1])) if len(shape) == 2 else None
+    return [_nonzero(draw, shape, dtype)], {"ord": draw(st.sampled_from(_NORMS)), "axis": axis}
+
+
+@custom
+def _matrix_norm_args(draw, dtype):
+    x = _rectangular(draw, dtype)[0][0]
+    return [x], {"ord": draw(st.sampled_from(_MATRIX_NORMS))}
+
+
+register(
+    both("svd", _svd_body, _rectangular, ("svd",)),
+    both("svdvals", lambda xp, a: xp.linalg.svdvals(a) if xp is tg
+         else xp.linalg.svd(a, compute_uv=False), _rectangular, ("svd",)),
+    both("svdvals_repeated", lambda xp, a: xp.linalg.norm(a, "nuc"),
+         custom(lambda d, t: ([np.eye(3, dtype=t) * 2.0 + values(d, (3, 3), t) * 0.0], {})),
+         ("svd",), smooth=False),
+    both("pinv", lambda xp, a: xp.linalg.pinv(a), _rectangular, ("pinv",)),
+    both("norm", lambda xp, x, ord, axis: xp.linalg.norm(x, ord, axis), _vector_norm_args,
+         ("sqrt", "abs", "power", "max", "min"), smooth=False, fd=False),
+    both("norm_smooth", lambda xp, x: xp.linalg.norm(x) + xp.linalg.norm(x, 3, axis=-1).sum()
+         + xp.linalg.vector_norm(x, ord=2) + xp.linalg.norm(x, axis=(0, 1)),
+         custom(lambda d, t: ([values(d, (2, 3), t, "pos")], {})), ("sqrt", "power")),
+    both("norm_at_zero", lambda xp, x: xp.linalg.norm(x * 0.0) + xp.linalg.norm(x * 0.0, 1),
+         fixed((3,)), ("sqrt",), smooth=False, fd=False),
+    both("matrix_norm", lambda xp, x, ord: xp.linalg.norm(x, ord), _matrix_norm_args,
+         ("svd", "max", "min", "sum"), smooth=False, fd=False),
+    both("matrix_norm_keepdims", lambda xp, x: xp.linalg.matrix_norm(x, keepdims=True)
+         + xp.linalg.matrix_norm(x, ord="nuc", keepdims=True)
+         + xp.linalg.norm(x, 2, axis=(1, 0), keepdims=True),
+         custom(lambda d, t: ([_rectangular(d, t)[0][0]], {})), ("svd",)),
+    both("matrix_power", lambda xp, a: xp.linalg.matrix_power(a, 3)
+         + xp.linalg.matrix_power(a, -2) + xp.linalg.matrix_power(a, 0), _well_conditioned,
+         ("matmul", "inv")),
+    both("multi_dot", lambda xp, a, b, c: xp.linalg.multi_dot([a, b, c]),
+         fixed((2, 3), (3, 3), (3,)), ("matmul",)),
+    both("linalg_aliases", lambda xp, a: xp.linalg.trace(a) + xp.linalg.diagonal(a).sum(-1)
+         + xp.linalg.matrix_transpose(a)[..., 0, :].sum(-1), fixed((2, 3, 3)), ("getitem",)),
+)
+
+
+# -- fft ------------------------------------------------------------------------------------
+@custom
+def _fft_args(draw, dtype):
+    shape = draw(shapes(min_dims=1, max_dims=2, min_side=2, max_side=5))
+    axis = draw(st.sampled_from(list(range(-len(shape), 0))))
+    n = draw(st.sampled_from([None, 2, 3, 4, 6]))
+    norm = draw(st.sampled_from([None, "ortho", "forward"]))
+    return [values(draw, shape, dtype), values(draw, shape, dtype)], {
+        "n": n, "axis": axis, "norm": norm}
+
+
+def _fft_body(name, real_in):
+    def body(xp, a, b, **kw):
+        z = a if real_in else a + 1j * b
+        out = getattr(xp.fft, name)(z, **kw)
+        return out if name == "irfft" else ri(xp, out)
+
+    return body
+
+
+register(
+    both("fft", _fft_body("fft", False), _fft_args, ("fft",)),
+    both("fft_real_input", _fft_body("fft", True), _fft_args, ("fft",)),
+    both("ifft", _fft_body("ifft", False), _fft_args, ("ifft",)),
+    both("rfft", _fft_body("rfft", True), _fft_args, ("rfft",)),
+    both("irfft", _fft_body("irfft", False), _fft_args, ("irfft",)),
+    both("fftn", lambda xp, a, b: ri(xp, xp.fft.fftn(a + 1j * b, s=(3, 4)))
+         + ri(xp, xp.fft.ifft2(a - 1j * b)).sum(), fixed((2, 3), (2, 3)), ("fft", "ifft")),
+    both("rfftn", lambda xp, a: xp.fft.irfftn(xp.fft.rfftn(a) * 1.5 + 1.0, s=(2, 4))
+         + xp.fft.irfft2(xp.fft.rfft2(a) * (1 + 1j)).sum(), fixed((2, 4)),
+         ("rfft", "irfft", "fft", "ifft")),
+    both("fftshift", lambda xp, a: xp.fft.fftshift(a) + xp.fft.ifftshift(a, axes=1) * 2.0,
+         fixed((3, 4)), ("roll",)),
+)
