@@ -9,14 +9,13 @@ their specs to ``SPECS`` through :func:`register`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-import tapegrad as tg
 
 DOMAINS = {
     "real": (-3.0, 3.0),
@@ -145,3 +144,14 @@ def fixed(*shape_list, domains=None, kwargs=None):
 def custom(fn: Callable[[Any, Any], tuple]) -> Callable:
     """A builder written by hand: ``fn(draw, dtype) -> (arrays, kwargs)``."""
     return fn
+
+
+def scaled(fraction: float):
+    """Hypothesis settings with ``fraction`` of the active profile's examples (at least 1).
+
+    The op-spec suite multiplies every spec by several checks; the quick ``ci`` profile
+    gives each check a few examples, ``HYPOTHESIS_PROFILE=thorough`` hundreds.
+    """
+    from hypothesis import settings
+
+    return settings(max_examples=max(1, round(settings.default.max_examples * fraction)))

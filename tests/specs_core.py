@@ -6,11 +6,19 @@ import jax.numpy as jnp
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_specs import (
+    OpSpec,
+    custom,
+    distinct,
+    elementwise,
+    fixed,
+    reduction,
+    register,
+    shapes,
+    values,
+)
 
 import tapegrad as tg
-from op_specs import (
-    OpSpec, custom, distinct, elementwise, fixed, reduction, register, shapes, values,
-)
 
 S = OpSpec
 

@@ -8,14 +8,14 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import tapegrad as tg
 
 _TESTS = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_TESTS))
-from op_specs import SPECS  # noqa: E402
+from op_specs import SPECS, scaled  # noqa: E402
 
 for _path in sorted(_TESTS.glob("specs_*.py")):
     importlib.import_module(_path.stem)
@@ -28,7 +28,7 @@ def _diff(spec, arrays):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
-@settings(max_examples=3)
+@scaled(0.25)
 @given(data=st.data())
 def test_op_spec_compiled_grad_equals_eager(spec, data):
     arrays, kw = spec.make(data.draw, np.float64)
