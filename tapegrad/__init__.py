@@ -62,6 +62,23 @@ def compile(fn=None, *, static_argnums=(), verify: bool = False, **options):  # 
     return _compile(fn, static_argnums=static_argnums, verify=verify, **options)
 
 
+def _compiler_from_checkout() -> None:
+    # Installed (or editable) packages map the top-level compiler/ folder to
+    # tapegrad.compiler. Imported straight from a source checkout (``python -m tapegrad``
+    # in the repository root), the checkout's root joins the package's search path so
+    # that ``tapegrad.compiler`` is that same folder.
+    import importlib.util
+    import os
+
+    if importlib.util.find_spec(f"{__name__}.compiler") is not None:
+        return
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.path.isfile(os.path.join(root, "compiler", "ir.py")):
+        __path__.append(root)  # noqa: F405  (the package's own __path__)
+
+
+_compiler_from_checkout()
+
 __array_api_version__ = _numpy_protocol.__array_api_version__
 
 

@@ -113,9 +113,4 @@ def compiled_example() -> None:
 def tour() -> None:
     """Run every section of the tour."""
     seed_example()
-    try:
-        import tapegrad.compiler  # noqa: F401
-        from tapegrad.compiler import compile as _c  # noqa: F401
-    except ImportError:
-        return
     compiled_example()

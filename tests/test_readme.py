@@ -30,3 +30,20 @@ def test_readme_example_runs():
     rest = "\n".join(printed[2:])
     blocks = [b.strip() for b in rest.split("tensor(")[1:]]
     assert len(blocks) == 3 and blocks[0] == blocks[1] == blocks[2]
+
+
+def test_compiler_is_importable_from_a_checkout_without_editable_install(tmp_path):
+    """``python -m tapegrad`` in the repository root finds tapegrad.compiler too."""
+    import subprocess
+    import sys
+
+    root = README.parent
+    # Drop the editable install's finder, as a plain `pip install .` would not have it.
+    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path "
+            "if '__editable__' not in getattr(f, '__module__', '')]; "
+            f"sys.path.insert(0, {str(root)!r}); "
+            "import tapegrad, tapegrad.compiler as c; "
+            "print(c.__name__, c.__file__.startswith(sys.path[0]))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split() == ["tapegrad.compiler", "True"]
