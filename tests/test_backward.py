@@ -172,3 +172,19 @@ def test_threads_record_independently():
     for k in range(1, 5):
         assert results[k][0] == pytest.approx(2 * k * k)
         assert results[k][1] == 200 * 3 + 2  # each thread's tape saw only its own records
+
+
+def test_hooks_see_and_replace_gradients():
+    x = tg.tensor([1.0, -2.0], dtype="float64", requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    h = x * 3.0
+    handle = h.register_hook(lambda g: g * 10.0)  # d loss/d h = 2h, replaced by 20h
+    (h * h).sum().backward()
+    np.testing.assert_allclose(seen[0], 3.0 * 20.0 * 3.0 * np.array([1.0, -2.0]))
+    np.testing.assert_allclose(x.grad.numpy(), seen[0])
+    handle.remove()
+    x.grad = None
+    h = x * 3.0
+    (h * h).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 9.0 * np.array([1.0, -2.0]))
