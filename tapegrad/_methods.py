@@ -73,4 +73,12 @@ def _view(self, *shape):
     return P.reshape(self, shape)
 
 
+def _transpose(self, *axes):
+    """Permute the axes; accepts ``x.transpose(1, 0)``, ``x.transpose((1, 0))`` and none."""
+    if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+        axes = axes[0]
+    return P.transpose(self, axes or None)
+
+
 _attach()
+Tensor.transpose = _transpose

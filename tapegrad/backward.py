@@ -16,7 +16,7 @@ import numpy as np
 
 from ._inplace import resolve_args
 from ._state import _STATE, reset_state, set_state
-from .backend import backend_of
+from .backend import backend_of, dtype_kind
 from .tensor import Tensor, _make, tensor
 
 _FREED = (
@@ -101,6 +101,8 @@ def _unbroadcast(g: Tensor, like: Tensor) -> Tensor:
     if g.data.shape != like.data.shape:
         g = _sum_to(g, tuple(like.data.shape))
     if g.data.dtype != like.data.dtype:
+        if dtype_kind(g.data.dtype) == "c" and dtype_kind(like.data.dtype) != "c":
+            g = _real(g)  # a real input's gradient is the real part (JAX's convention)
         g = _astype(g, like.data.dtype)
     return g
 
@@ -333,4 +335,5 @@ def _check_finite(node, results) -> None:
 
 
 from .primitives import astype as _astype  # noqa: E402  (cycle)
+from .primitives import real as _real  # noqa: E402
 from .primitives import sum_to as _sum_to  # noqa: E402

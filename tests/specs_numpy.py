@@ -29,6 +29,10 @@ def both(name, body, make, prims=(), **kw):
                   make, tuple(prims), **kw)
 
 
+def _distinct_pair_3x4(draw, dtype):
+    return [distinct(draw, (3, 4), dtype), distinct(draw, (3, 4), dtype)], {}
+
+
 def ri(xp, z):
     """Real and imaginary parts stacked: a real array carrying all of ``z``."""
     return xp.stack([xp.real(z), xp.imag(z)])
@@ -121,6 +125,8 @@ register(
          elementwise(2, ("unit",)), ("exp", "multiply", "divide", "power")),
     both("complex_abs_squared", lambda xp, a, b: xp.abs(xp.sin(a + 1j * b)) ** 2,
          elementwise(2, ("unit",)), ("sin",)),
+    both("complex_var_std", lambda xp, a, b: xp.var(a + 1j * b, axis=-1)
+         + xp.std((a + 1j * b) * (1 - 2j)), custom(_distinct_pair_3x4), ("var", "std")),
 )
 
 

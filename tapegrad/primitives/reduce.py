@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tapegrad.primitives as P
 
+from ..backend import dtype_kind
 from ..primitive import primitive
 from ._util import count, norm_axis, reduced_shape, shape_of
 
@@ -73,9 +74,18 @@ min_p = primitive("min", lambda xp, x, axis, keepdims: xp.min(x, axis=axis, keep
                   _extremum_vjp, saves_output=True)
 
 
+def _centered(x, axis):
+    """``x - mean(x)``, conjugated for complex ``x`` (JAX's convention for the gradient
+    of a real-valued function of complex inputs)."""
+    centered = x - P.mean(x, axis=axis, keepdims=True)
+    if dtype_kind(centered.dtype) == "c":
+        centered = P.conj(centered)
+    return centered
+
+
 def _var_vjp(g, x, axis, keepdims, ddof):
     n = count(shape_of(x), axis)
-    centered = x - P.mean(x, axis=axis, keepdims=True)
+    centered = _centered(x, axis)
     return (_expand(g, x, axis, keepdims) * centered * (2.0 / (n - ddof)),)
 
 
@@ -88,7 +98,7 @@ var_p = primitive(
 
 def _std_vjp(g, x, axis, keepdims, ddof, out):
     n = count(shape_of(x), axis)
-    centered = x - P.mean(x, axis=axis, keepdims=True)
+    centered = _centered(x, axis)
     return (_expand(g / out, x, axis, keepdims) * centered * (1.0 / (n - ddof)),)
 
 
