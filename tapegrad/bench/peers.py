@@ -64,6 +64,11 @@ def _tg_eager(w: Workload, args: tuple, quick: bool):
 
     f = w.function(tg, quick)
     call_args, leaves = _tg_leaves(w, args)
+    return _backward_runner(w, f, call_args, leaves)
+
+
+def _backward_runner(w: Workload, f, call_args, leaves):
+    """PyTorch-style step shared by tapegrad eager and PyTorch: reset, backward, read."""
     if w.kind == "forward":
         return lambda: f(*call_args)
 
@@ -161,16 +166,7 @@ def _torch(w: Workload, args: tuple, quick: bool):
     leaves = [call_args[i].clone().requires_grad_(True) for i in w.argnums]
     for i, leaf in zip(w.argnums, leaves):
         call_args[i] = leaf
-    if w.kind == "forward":
-        return lambda: f(*call_args)
-
-    def run():
-        for leaf in leaves:
-            leaf.grad = None
-        f(*call_args).backward()
-        return tuple(leaf.grad for leaf in leaves)
-
-    return run
+    return _backward_runner(w, f, call_args, leaves)
 
 
 def _torch_to_numpy(out) -> tuple:
