@@ -55,6 +55,12 @@ def _attach() -> None:
         if name == "reshape":
             continue
         setattr(T, name, getattr(P, name))
+    # Methods NumPy arrays have, for the functions of the other families.
+    for name in ("any", "all", "argmax", "argmin", "argsort", "sort", "cumsum", "cumprod",
+                 "diagonal", "trace", "round", "take", "repeat", "conj", "real", "imag",
+                 "nonzero"):
+        if hasattr(P, name):
+            setattr(T, name, getattr(P, name))
     T.T = property(lambda self: P.transpose(self), doc="The transpose (axes reversed).")
     T.mT = property(lambda self: P.swapaxes(self, -1, -2),
                     doc="Transpose of the last two axes.")

@@ -220,3 +220,12 @@ register(
     S("getitem", lambda x, idx: x[idx], lambda x, idx: x[idx], _index_args,
       ("getitem", "index_add_into")),
 )
+
+register(
+    S("any_all", lambda x: tg.where(tg.any(x > 0, axis=-1, keepdims=True)
+                                    & x.all(keepdims=True), x, 0.0),
+      lambda x: jnp.where(jnp.any(x > 0, axis=-1, keepdims=True)
+                          & jnp.all(x, keepdims=True), x, 0.0),
+      fixed((3, 4)), ("any", "all", "where", "greater", "logical_and"), smooth=False,
+      fd=False),
+)

@@ -9,7 +9,8 @@ from ..backend import dtype_kind
 from ..primitive import primitive
 from ._util import count, norm_axis, reduced_shape, shape_of
 
-__all__ = ['amax', 'amin', 'logsumexp', 'max', 'mean', 'min', 'prod', 'std', 'sum', 'var']
+__all__ = ["all", "amax", "amin", "any", "logsumexp", "max", "mean", "min", "prod", "std",
+           "sum", "var"]
 
 
 def _expand(g, x, axis, keepdims):
@@ -159,3 +160,12 @@ def std(x, axis=None, ddof=0, keepdims=False):
     """Standard deviation over ``axis`` with ``ddof`` delta degrees of freedom."""
     return std_p.bind(x, axis=norm_axis(axis, len(shape_of(x)), "std"),
                       keepdims=bool(keepdims), ddof=ddof)
+
+
+# Logical reductions: no gradient (their outputs are bool).
+any_p = primitive("any", lambda xp, x, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims),
+                  None)
+all_p = primitive("all", lambda xp, x, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims),
+                  None)
+any = _reduction(any_p, "Whether any element along ``axis`` is true (no gradient).")  # noqa: A001
+all = _reduction(all_p, "Whether all elements along ``axis`` are true (no gradient).")  # noqa: A001
