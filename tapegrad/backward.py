@@ -173,12 +173,10 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                         captured[(id(node), i)] = gi
                 if id(node) not in useful:
                     continue  # a captured source with no other source behind it
-            if not prim.saves_output:
-                results = prim.vjp(g, *args, **node.params)
-            elif multi:
-                results = _apply_vjp(node, tuple(g))
+            if prim.saves_output:
+                results = _apply_vjp(node, tuple(g) if multi else g)
             else:
-                results = prim.vjp(g, *args, out=_make(node.out, node, 0, True), **node.params)
+                results = prim.vjp(g, *args, **node.params)
             if anomaly:
                 _check_finite(node, results)
             for a, ga in zip(args, results):
@@ -196,9 +194,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                     prev = node_grads.get(id(n))
                     node_grads[id(n)] = ga if prev is None else prev + ga
             if not retain_graph:
-                if node.variant is None:
-                    node.variant = prim.variant(args)
-                node.args = node.out = None  # Node.free(), inlined on this hot path
+                node.free()
     finally:
         reset_state(token)
 
