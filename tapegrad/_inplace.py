@@ -38,6 +38,9 @@ from .tensor import Tensor, _make
 
 __all__: list[str] = []
 
+# Set by the first in-place operation: until then backward skips the version checks.
+modified = False
+
 
 # -- x[idx] = v as a primitive: a copy of x with v written at idx --------------------
 def _setitem_impl(xp, x, v, idx):
@@ -109,6 +112,8 @@ def apply(x: Tensor, label: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
         x._node, x._idx, x._rg = new._node, new._idx, new._rg
     # else (no_grad): like PyTorch, x keeps its record; only its value changes.
     x._version += 1
+    global modified
+    modified = True
     return x
 
 

@@ -1,19 +1,24 @@
 """The backward driver: one reverse sweep over the records that lead to the outputs.
 
-Like HIPS autograd's ``backward_pass``: find the nodes reachable from the outputs with
-an explicit stack (no recursion, so a 100 000-op chain is fine), visit them in reverse
-recording order, and accumulate gradients in a dict that pops each node's gradient as it
-is consumed. Broadcasting is undone here, once, for every rule: a gradient whose shape
-differs from its input's shape is summed down to it.
+Nodes that hold a gradient wait in a heap keyed by recording order; the sweep pops the
+latest one, runs its VJP and adds the results to its inputs' nodes, queueing those it
+reaches first. A node's users were all recorded after it, so it is visited only once
+its gradient is complete, and nodes that no gradient reaches are never touched (no
+recursion and no separate graph walk: a 100 000-op chain is fine). Gradients live in a
+dict that pops each node's entry as it is consumed. Broadcasting is undone here, once,
+for every rule: a gradient whose shape differs from its input's shape is summed down to
+it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
+from . import _inplace
 from ._inplace import resolve_args
 from ._state import _STATE, reset_state, set_state
 from .backend import backend_of, dtype_kind
@@ -130,33 +135,39 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                 "forget requires_grad=True on an input, or compute it under no_grad()?"
             )
     seeds = [_seed(r, g) for r, g in zip(roots, grads)]
-    nodes = _reachable(roots)
 
-    # Which leaves collect gradients, and which node outputs are captured (sources).
-    want_leaf = want_node = useful = None
+    # Which leaves collect gradients; with sources, which nodes are visited at all and
+    # which node outputs are captured.
+    want_leaf = want_node = useful = keep = None
+    # Once some tensor was modified in place, records are pointed at their snapshots
+    # up front, while the later records that keep those snapshots alive still exist.
+    nodes = _reachable(roots) if sources is not None or _inplace.modified else None
     if sources is not None:
         want_leaf = {id(s) for s in sources if s._node is None}
         want_node = {(id(s._node), s._idx) for s in sources if s._node is not None}
-        nodes, useful = _prune(nodes, want_leaf, want_node)
+        keep, useful = _prune(nodes, want_leaf, want_node)
     elif inputs is not None:
         want_leaf = {id(s) for s in inputs}
 
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, gradient]
     captured: dict[tuple, Any] = {}
-    node_grads: dict[int, Any] = {}
+    node_grads: dict[int, Any] = {}  # id(node) -> gradient (a list for multi-output)
+    # Nodes holding a gradient, as (-seq, node): popping the largest seq first visits a
+    # node only after every reachable node that used its outputs (those were recorded
+    # later), so one sweep both discovers and orders the graph.
+    heap: list = []
     token = set_state(grad_enabled=create_graph)
     try:
         for r, g in zip(roots, seeds):
             if r._node is None:
                 _accumulate_leaf_grad(leaf_grads, want_leaf, r, g)
-            else:
-                _accumulate(node_grads, r._node, r._idx, g)
+            elif keep is None or id(r._node) in keep:
+                _accumulate(node_grads, heap, r._node, r._idx, g)
         anomaly = _STATE.get().anomaly is True  # "sites" only records where
         pop = node_grads.pop
-        for node in nodes:
-            g = pop(id(node), None)
-            if g is None:
-                continue
+        while heap:
+            node = heappop(heap)[1]
+            g = pop(id(node))
             args = node.args
             if args is None:
                 raise RuntimeError(_FREED)
@@ -188,11 +199,17 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                 n = a._node
                 if n is None:
                     _accumulate_leaf_grad(leaf_grads, want_leaf, a, ga)
+                elif keep is not None and id(n) not in keep:
+                    continue
                 elif n.prim.multiple_results:
-                    _accumulate(node_grads, n, a._idx, ga)
+                    _accumulate(node_grads, heap, n, a._idx, ga)
                 else:
                     prev = node_grads.get(id(n))
-                    node_grads[id(n)] = ga if prev is None else prev + ga
+                    if prev is None:
+                        node_grads[id(n)] = ga
+                        heappush(heap, (-n.seq, n))
+                    else:
+                        node_grads[id(n)] = prev + ga
             if not retain_graph:
                 node.free()
     finally:
@@ -225,11 +242,11 @@ def _accumulate_leaf_grad(leaf_grads: dict, want: set | None, leaf: Tensor, g) -
         entry[1] = entry[1] + g
 
 
-def _prune(nodes: list, want_leaf: set, want_node: set) -> tuple[list, set]:
+def _prune(nodes: list, want_leaf: set, want_node: set) -> tuple[set, set]:
     """Keep the nodes on some path from a source to a root.
 
-    Returns the kept nodes (still in reverse seq order) and the ids of those whose VJP
-    must run (a source's own node runs only when another source lies behind it).
+    Returns the ids of the kept nodes and of those whose VJP must run (a source's own
+    node runs only when another source lies behind it).
     """
     useful: set[int] = set()
     for node in reversed(nodes):  # ascending seq: inputs before their users
@@ -243,19 +260,21 @@ def _prune(nodes: list, want_leaf: set, want_node: set) -> tuple[list, set]:
                     useful.add(id(node))
                     break
     source_nodes = {key[0] for key in want_node}
-    kept = [n for n in nodes if id(n) in useful or id(n) in source_nodes]
-    return kept, useful
+    return useful | source_nodes, useful
 
 
-def _accumulate(node_grads: dict, node, idx: int, g) -> None:
+def _accumulate(node_grads: dict, heap: list, node, idx: int, g) -> None:
+    """Add ``g`` to the gradient of output ``idx`` of ``node``; queue a node seen first."""
     key = id(node)
+    prev = node_grads.get(key)
+    if prev is None:
+        heappush(heap, (-node.seq, node))
     if node.prim.multiple_results:
-        slots = node_grads.get(key)
-        if slots is None:
-            slots = node_grads[key] = [None] * len(node.out)
-        slots[idx] = _add(slots[idx], g)
+        if prev is None:
+            prev = node_grads[key] = [None] * len(node.out)
+        prev[idx] = _add(prev[idx], g)
     else:
-        node_grads[key] = _add(node_grads.get(key), g)
+        node_grads[key] = _add(prev, g)
 
 
 def _fill_missing(node, g: list) -> list:

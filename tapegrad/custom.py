@@ -45,17 +45,8 @@ class UnregisteredPrimitive(Primitive):
 
     def __init__(self, name: str, impl: Callable, vjp: Callable, *, grad_name: str,
                  multiple_results: bool = False) -> None:
-        self.name = name
-        self.impl = impl
-        self.vjp = vjp
-        self.grad_name = grad_name
-        self.elementwise = False
-        self.xp_name = None
-        self.numexpr = None
-        self.saves_output = False
-        self.variant = None
-        self.multiple_results = multiple_results
-        self.doc = ""
+        super().__init__(name, impl, vjp, grad_name=grad_name,
+                         multiple_results=multiple_results, register=False)
 
 
 def _is_array(x: Any) -> bool:

@@ -58,17 +58,19 @@ class Primitive:
         overload numbering (``x * 0.2`` is ``MulBackward1``).
     multiple_results : bool
         ``impl`` returns a tuple; the VJP receives a tuple of output gradients.
+    register : bool
+        Add the primitive to :data:`registry` (False for primitives made at run time).
     """
 
     __slots__ = ("name", "impl", "vjp", "grad_name", "elementwise", "xp_name", "numexpr",
-                 "saves_output", "variant", "multiple_results", "doc", "__dict__")
+                 "saves_output", "variant", "multiple_results", "doc", "_np_fn", "__dict__")
 
     def __init__(self, name: str, impl: Callable, vjp: Callable | None, *,
                  grad_name: str | None = None, elementwise: bool = False,
                  xp_name: str | None = None, numexpr: str | None = None,
                  saves_output: bool = False, variant: Callable | None = None,
-                 multiple_results: bool = False, doc: str = "") -> None:
-        if name in registry:
+                 multiple_results: bool = False, doc: str = "", register: bool = True) -> None:
+        if register and name in registry:
             raise ValueError(f"primitive {name!r} is already registered")
         self.name = name
         self.impl = impl
@@ -81,7 +83,10 @@ class Primitive:
         self.variant = variant
         self.multiple_results = multiple_results
         self.doc = doc
-        registry[name] = self
+        # NumPy's own function for ``impl`` without parameters: bind calls it directly.
+        self._np_fn = getattr(np, xp_name, None) if xp_name and not multiple_results else None
+        if register:
+            registry[name] = self
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
@@ -102,10 +107,16 @@ class Primitive:
             else:
                 d = a
             datas.append(d)
-            b = _by_type.get(type(d), _UNKNOWN)
-            if b is _UNKNOWN:
-                b = backend_of(d)
-            if b is not None and b is not be:
+            t = type(d)
+            if t is _ndarray:
+                b = NUMPY
+            else:
+                b = _by_type.get(t, _UNKNOWN)
+                if b is _UNKNOWN:
+                    b = backend_of(d)
+                if b is None:
+                    continue
+            if b is not be:
                 if be is None:
                     be = b
                 else:
@@ -113,11 +124,14 @@ class Primitive:
                         f"{self.name}: cannot mix {be.name} and {b.name} arrays in one "
                         "operation; move them to one backend first"
                     )
-        if be is None:
-            be = NUMPY
-        out = self.impl(be.xp, *datas, **params)
-        if be is NUMPY and type(out) is not _ndarray:
-            out = _ensure_ndarray(out)
+        if be is None or be is NUMPY:
+            fn = self._np_fn
+            out = (fn(*datas) if fn is not None and not params
+                   else self.impl(np, *datas, **params))
+            if type(out) is not _ndarray:
+                out = _ensure_ndarray(out)
+        else:
+            out = self.impl(be.xp, *datas, **params)
 
         if rg or tracked:
             st = _STATE.get()
@@ -175,7 +189,8 @@ _NUMBER_TYPES = frozenset((bool, int, float, complex))
 def scalar_variant(args: tuple) -> int:
     """PyTorch's overload numbering for binary arithmetic: 1 when an operand is a number."""
     for a in args:
-        if type(a) in _NUMBER_TYPES or isinstance(a, (int, float, complex)):
+        t = type(a)
+        if t is float or t is int or t in _NUMBER_TYPES or isinstance(a, (int, float, complex)):
             return 1
     return 0
 
