@@ -23,6 +23,9 @@ END = "<!-- END GENERATED: supported functions -->"
 
 # Compositions whose results are constants of their inputs.
 _CONSTANT = {"fftfreq", "rfftfreq"}
+# Compositions of operations without a gradient (integer or picked-by-value results).
+_NO_GRADIENT = {"argwhere", "count_nonzero", "flatnonzero", "unique_all", "unique_counts",
+                "unique_inverse", "unique_values"}
 # Names that bind a primitive registered under another name.
 _PRIMITIVE_NAMES = {"solve": "linalg_solve", "pow": "power", "true_divide": "divide",
                     "square": "power", "amax": "max", "amin": "min", "absolute": "abs",
@@ -35,6 +38,8 @@ def _kind(name: str, fn, module: str) -> str:
 
     if module.endswith(".create") or name in _CONSTANT:
         return "constructor" if name not in _CONSTANT else "no gradient"
+    if name in _NO_GRADIENT:
+        return "no gradient"
     prim = registry.get(_PRIMITIVE_NAMES.get(name, getattr(fn, "__name__", name)))
     if prim is None:
         prim = registry.get(name)

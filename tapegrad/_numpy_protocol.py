@@ -28,12 +28,13 @@ from .tensor import Tensor, tensor
 __array_api_version__ = "2023.12"
 
 # NumPy functions that only inspect metadata or compare values: no gradient exists, so
-# running NumPy's own version on the data drops nothing.
+# running NumPy's own version on the data drops nothing. (``nonzero``, ``unique``,
+# ``count_nonzero``... are tapegrad functions: their integer results stay tensors, which
+# a compiled program recomputes on every call.)
 _VALUE_ONLY = frozenset({
     "shape", "ndim", "size", "result_type", "iscomplexobj", "isrealobj", "can_cast",
     "min_scalar_type", "may_share_memory", "shares_memory", "array_equal", "array_equiv",
-    "allclose", "isclose", "count_nonzero", "nonzero", "flatnonzero", "argwhere",
-    "array_repr", "array_str", "array2string", "unique", "any", "all",
+    "allclose", "isclose", "array_repr", "array_str", "array2string", "any", "all",
 })
 
 # NumPy name -> tapegrad name, where the two differ.

@@ -2,7 +2,8 @@
 
 ``fft``, ``ifft``, ``rfft`` and ``irfft`` are primitives
 (:mod:`tapegrad.primitives.fft`); the 2-D and n-D transforms apply them one axis at a
-time, and the shifts are rolls.
+time, the Hermitian transforms ``hfft``/``ihfft`` are ``irfft``/``rfft`` of the conjugate
+(as NumPy computes them), and the shifts are rolls.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import numpy as np
 
 import tapegrad.primitives as P
 
+from .primitives._native import is_complex
 from .primitives._util import shape_of
 from .primitives.fft import fft, ifft, irfft, rfft
 from .tensor import Tensor
 
 __all__ = [
-    "fft", "fft2", "fftfreq", "fftn", "fftshift", "ifft", "ifft2", "ifftn", "ifftshift",
-    "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn",
+    "fft", "fft2", "fftfreq", "fftn", "fftshift", "hfft", "ifft", "ifft2", "ifftn",
+    "ifftshift", "ihfft", "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq", "rfftn",
 ]
 
 
@@ -84,6 +86,34 @@ def rfft2(x, s=None, axes=(-2, -1), norm: str | None = None):
 def irfft2(x, s=None, axes=(-2, -1), norm: str | None = None):
     """Inverse of :func:`rfft2`."""
     return irfftn(x, s, axes, norm)
+
+
+# The Hermitian pair swaps the direction of the normalisation, as NumPy does.
+_SWAPPED_NORM = {None: "forward", "backward": "forward", "ortho": "ortho",
+                 "forward": "backward"}
+
+
+def _swapped(norm, op: str) -> str:
+    if norm not in _SWAPPED_NORM:
+        raise ValueError(f"{op}: invalid norm {norm!r}; use one of "
+                         "('backward', 'ortho', 'forward')")
+    return _SWAPPED_NORM[norm]
+
+
+def hfft(x, n: int | None = None, axis: int = -1, norm: str | None = None):
+    """Transform of a Hermitian-symmetric signal given by its first half: real output
+    of length ``n`` (``2 * (m - 1)`` by default). Computed as ``irfft(conj(x))`` with the
+    opposite normalisation, so the gradient follows ``irfft``'s (the imaginary parts of
+    the zero and Nyquist terms get none)."""
+    return irfft(P.conj(x), n, axis, _swapped(norm, "hfft"))
+
+
+def ihfft(x, n: int | None = None, axis: int = -1, norm: str | None = None):
+    """Inverse of :func:`hfft` for real input: ``conj(rfft(x))`` with the opposite
+    normalisation (``n // 2 + 1`` outputs)."""
+    if is_complex(x):
+        raise TypeError("ihfft: input must be real")
+    return P.conj(rfft(x, n, axis, _swapped(norm, "ihfft")))
 
 
 def _shift(x, axes, sign):

@@ -1,7 +1,7 @@
 """``tg.linalg``: NumPy's and the array API's ``linalg`` namespace, differentiable.
 
 The matrix primitives (``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``, ``eigh``,
-``qr``, ``svd``, ``pinv``) are defined in :mod:`tapegrad.primitives.linalg_ext`; norms and
+``eig``, ``qr``, ``svd``, ``pinv``) are defined in :mod:`tapegrad.primitives.linalg_ext`; norms and
 the rest are compositions, written as ``jax.numpy.linalg`` writes them so that their
 gradients at the awkward points (zero vectors, ties) agree with JAX.
 """
@@ -18,11 +18,13 @@ from .primitives.contract import cross, outer, tensordot, vecdot
 from .primitives.linalg import matmul
 from .primitives.linalg_ext import (
     EighResult,
+    EigResult,
     QRResult,
     SlogdetResult,
     SVDResult,
     cholesky_p,
     det_p,
+    eig_p,
     eigh_p,
     inv_p,
     linalg_solve_p,
@@ -34,7 +36,7 @@ from .primitives.linalg_ext import (
 from .primitives.structure import matrix_transpose
 
 __all__ = [
-    "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul",
+    "cholesky", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "matmul",
     "matrix_norm", "matrix_power", "matrix_transpose", "multi_dot", "norm", "outer", "pinv",
     "qr", "slogdet", "solve", "svd", "svdvals", "tensordot", "trace", "vecdot",
     "vector_norm",
@@ -95,6 +97,28 @@ def eigh(a, UPLO: str | None = None) -> EighResult:
 def eigvalsh(a, UPLO: str | None = None):
     """Eigenvalues of the symmetric part of ``a``, ascending."""
     return eigh(a)[0]
+
+
+def eig(a) -> EigResult:
+    """Eigenvalues and right eigenvectors of a general square matrix.
+
+    Both results are always complex (NumPy returns real arrays when all eigenvalues are
+    real; JAX, like tapegrad, never does). Eigenvectors are normalised as LAPACK leaves
+    them: unit 2-norm, with the largest-magnitude component real. The gradient is JAX's
+    (``jax.lax.linalg.eig(..., enable_eigvec_derivs=True)``): it differentiates that
+    normalisation, so it needs distinct eigenvalues (NaN at repeated ones, unless only
+    eigenvalues are used) and, in each eigenvector, a unique largest-magnitude component.
+    A real ``a`` gets the real part of its cotangent.
+    """
+    _square(a, "eig")
+    return EigResult(*eig_p.bind(a))
+
+
+def eigvals(a):
+    """Eigenvalues of a general square matrix (complex); their gradient is
+    ``V^-T diag(g) V^T`` with ``V`` the eigenvectors (exact at repeated eigenvalues
+    as long as the eigenvector matrix stays invertible)."""
+    return eig(a)[0]
 
 
 def qr(a, mode: str = "reduced") -> QRResult:

@@ -9,6 +9,7 @@ eigenvalues through eigenvalues only, norms at zero).
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 from hypothesis import strategies as st
 from op_specs import custom, fixed, register, shapes, values
@@ -223,4 +224,78 @@ register(
          ("rfft", "irfft", "fft", "ifft")),
     both("fftshift", lambda xp, a: xp.fft.fftshift(a) + xp.fft.ifftshift(a, axes=1) * 2.0,
          fixed((3, 4)), ("roll",)),
+)
+
+
+# -- eig (general matrices) -------------------------------------------------------------
+def _eig_domain_ok(a) -> bool:
+    # Well-conditioned eigenvectors whose largest-magnitude entry is clear of the
+    # runner-up (the normalisation LAPACK applies, and JAX differentiates, switches there).
+    w, v = np.linalg.eig(a)
+    mags = np.sort(np.abs(v), axis=-2)
+    clear = a.shape[-1] == 1 or (mags[..., -1, :] - mags[..., -2, :]).min() > 0.05
+    return bool(np.linalg.cond(v).max() < 10 and clear)
+
+
+def _general_matrices(complex_input):
+    @custom
+    def make(draw, dtype):
+        # A = S diag(w) S^-1 (a real block for a complex pair) with eigenvalues >= 1 apart.
+        n = draw(st.integers(1, 3))
+        batch = _batch(draw)
+        pair = not complex_input and n >= 2 and draw(st.booleans())
+        rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+        while True:
+            mats = []
+            for _ in range(int(np.prod(batch, dtype=int))):
+                if complex_input:
+                    b = np.diag(rng.permutation([-1.0, 0.5 + 1j, 2.0 - 0.5j])[:n])
+                    s = np.eye(n) + 0.4 * (rng.standard_normal((n, n))
+                                           + 1j * rng.standard_normal((n, n)))
+                else:
+                    b = np.diag(rng.permutation([-1.0, 0.5, 2.0])[:n]).astype(complex)
+                    if pair:
+                        b[:2, :2] = [[0.5, 1.2], [-1.2, 0.5]]  # eigenvalues 0.5 +- 1.2i
+                    s = np.eye(n) + 0.4 * rng.standard_normal((n, n))
+                mats.append(s @ b @ np.linalg.inv(s))
+            a = np.array(mats).reshape(batch + (n, n))
+            if _eig_domain_ok(a):
+                break
+        if complex_input:
+            return [a.real.astype(dtype), a.imag.astype(dtype)], {}
+        return [a.real.astype(dtype)], {}
+
+    return make
+
+
+def _eig(xp, z):
+    if xp is tg:
+        return tg.linalg.eig(z)
+    # jax.numpy.linalg.eig differentiates eigenvalues only; this is the same rule with
+    # the eigenvector part switched on.
+    return jax.lax.linalg.eig(z, compute_left_eigenvectors=False, enable_eigvec_derivs=True)
+
+
+def _eig_body(xp, a, b=None):
+    w, v = _eig(xp, a if b is None else a + 1j * b)
+    # Independent of the order of the eigenpairs and of each eigenvector's sign (what
+    # LAPACK leaves free), not of its phase: that one follows the normalisation.
+    wr = w[..., None, :]
+    return ri(xp, (wr ** 2 * v ** 2 + xp.abs(v) * wr).sum(-1))
+
+
+def _eigvals_body(xp, a):
+    # jax.numpy.linalg.eigvals' own second derivative needs the eigenvector rule.
+    w = tg.linalg.eigvals(a) if xp is tg else _eig(xp, a)[0]
+    return ri(xp, xp.stack([w.sum(-1), (w ** 2).sum(-1), (xp.exp(w) * w).sum(-1)]))
+
+
+register(
+    both("eig", _eig_body, _general_matrices(False), ("eig",)),
+    both("eig_complex_input", _eig_body, _general_matrices(True), ("eig",)),
+    both("eigvals", _eigvals_body, _general_matrices(False), ("eig",)),
+    both("hfft", lambda xp, a, b, **kw: xp.fft.hfft(a + 1j * b, **kw), _fft_args,
+         ("irfft", "conj")),
+    both("ihfft", lambda xp, a, b, **kw: ri(xp, xp.fft.ihfft(a, **kw)) + b[..., :1].sum(),
+         _fft_args, ("rfft", "conj")),
 )

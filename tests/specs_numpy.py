@@ -295,3 +295,71 @@ register(
     both("ptp", lambda xp, x: xp.ptp(x, axis=0), custom(lambda d, t: (
         [distinct(d, (3, 2), t)], {})), ("max", "min"), smooth=False),
 )
+
+
+# -- partitions, Hermitian-free odds and ends, constructors with gradients ------------------
+@custom
+def _partition_args(draw, dtype):
+    shape = draw(shapes(min_dims=1, min_side=2))
+    axis = draw(st.sampled_from(list(range(-len(shape), len(shape)))))
+    return [distinct(draw, shape, dtype)], {"axis": axis,
+                                            "kth": draw(st.integers(0, shape[axis] - 1))}
+
+
+def _partition_body(xp, x, kth, axis):
+    # The order inside each part is unspecified (JAX sorts them, NumPy does not): compare
+    # the kth element and order-free functions of the two parts.
+    p = xp.moveaxis(xp.partition(x, kth, axis=axis), axis, -1)
+    return xp.concatenate([p[..., kth:kth + 1], p[..., :kth].sum(-1, keepdims=True),
+                           (p[..., kth + 1:] ** 2).sum(-1, keepdims=True)], axis=-1)
+
+
+def _real_if_close_body(xp, a, b):
+    rif = tg.real_if_close if xp is tg else (lambda z: xp.real(z))
+    keep = tg.real_if_close if xp is tg else (lambda z: z)
+    return rif(a + 1j * (b * 1e-20)) + ri(xp, keep(a - 1j * b)).sum(0)
+
+
+def _linspace_body(xp, a, b, num, endpoint, axis):
+    return xp.linspace(a, b, num, endpoint=endpoint, axis=axis)
+
+
+@custom
+def _linspace_args(draw, dtype):
+    shape = draw(st.sampled_from([(), (2,), (2, 3)]))
+    axis = draw(st.integers(-len(shape) - 1, len(shape)))
+    return [values(draw, shape, dtype), values(draw, draw(st.sampled_from([(), shape])),
+                                               dtype)], {
+        "num": draw(st.sampled_from([1, 2, 5])), "endpoint": draw(st.booleans()),
+        "axis": axis}
+
+
+register(
+    both("partition", _partition_body, _partition_args, ("argpartition", "getitem"),
+         smooth=False),
+    both("msort", lambda xp, x: (tg.msort(x) if xp is tg else xp.sort(x, axis=0)),
+         custom(lambda d, t: ([distinct(d, d(shapes(min_dims=1)), t)], {})), ("argsort",),
+         smooth=False),
+    both("real_if_close", _real_if_close_body, elementwise(2, ("real", "pos")),
+         ("real", "imag")),
+    both("full_fill_value", lambda xp, v: xp.full((2, 3), v)
+         + xp.full_like(xp.full((2, 3), v), xp.sum(v) * 2.0), custom(lambda d, t: (
+             [values(d, d(st.sampled_from([(), (3,), (1, 3)])), t)], {})), ("multiply",)),
+    both("linspace_endpoints", _linspace_body, _linspace_args, ("multiply", "concatenate")),
+    both("meshgrid", lambda xp, a, b, c, indexing: _pieces(xp, xp.meshgrid(
+        a, b, c, indexing=indexing)) + _pieces(xp, xp.meshgrid(a, b, sparse=True)).sum(),
+        custom(lambda d, t: ([values(d, (2,), t), values(d, (3,), t), values(d, (1,), t)],
+                             {"indexing": d(st.sampled_from(["xy", "ij"]))})),
+        ("broadcast_to", "reshape")),
+    both("var_std_correction", lambda xp, x: xp.var(x, axis=0, correction=1)
+         + xp.std(x, axis=0, correction=1.5), custom(lambda d, t: (
+             [distinct(d, (3, 4), t)], {})), ("var", "std")),
+    # Data-dependent selections: no gradient of their own; the values they pick get it.
+    both("nonzero", lambda xp, x: x[xp.nonzero(x > 0.5)] * 2.0
+         + xp.sum(x[xp.argwhere(x > 0)[:, 0]]) + xp.sum(x.reshape(-1)[xp.flatnonzero(x)]),
+         custom(lambda d, t: ([_nonzero(d, (3, 4), t)], {})), ("nonzero", "getitem"),
+         smooth=False, fd=False),
+    both("unique", lambda xp, x: x[xp.unique(xp.floor(x * 2.0), return_index=True)[1]]
+         * xp.astype(xp.count_nonzero(x > 0), x.dtype), custom(lambda d, t: (
+             [values(d, (6,), t)], {})), ("unique", "getitem"), smooth=False, fd=False),
+)

@@ -82,7 +82,8 @@ NOT_YET_NEUTRAL = {
              "API forbids (use real()/abs())" for name in (
         "complex_parts", "complex_abs", "complex_abs_at_zero", "complex_angle",
         "complex_holomorphic", "complex_abs_squared", "fft", "fft_real_input", "ifft",
-        "rfft", "irfft", "fftn", "rfftn")},
+        "rfft", "irfft", "fftn", "rfftn", "hfft", "ihfft", "real_if_close",
+        "eig", "eig_complex_input", "eigvals")},
 }
 
 

@@ -1,14 +1,20 @@
 """Constructors. They make leaf tensors: NumPy arrays, or, given ``like=``, arrays of the
 same namespace and device as ``like`` (a tensor or array). VJP rules that need a
-constant array pass ``like=`` so they run unchanged on CuPy and other backends."""
+constant array pass ``like=`` so they run unchanged on CuPy and other backends.
+
+Given tensors that are part of a gradient graph, ``full``/``full_like`` (the fill value)
+and ``linspace`` (the endpoints) are compositions instead, differentiable as in JAX."""
 
 from __future__ import annotations
 
 import numpy as np
 
+import tapegrad.primitives as P
+
 from .. import _config
 from ..backend import backend_of, namespace_dtype
 from ..tensor import Tensor
+from ._util import data_of, shape_of
 
 __all__ = [
     "arange", "empty", "eye", "full", "full_like", "linspace", "ones", "ones_like", "zeros",
@@ -52,9 +58,36 @@ def ones(shape, dtype=None, requires_grad: bool = False, like=None) -> Tensor:
     return _leaf(_make_in(like, "ones", _shape(shape), dtype=_dtype(dtype)), requires_grad)
 
 
+def _tracked(v) -> bool:
+    """``v`` is a tensor a gradient can flow from (or one a compiler trace follows)."""
+    return isinstance(v, Tensor) and (v._rg or v._node is not None)
+
+
+def _graph_fill(shape: tuple, fill_value, dtype, requires_grad: bool, op: str) -> Tensor:
+    if requires_grad:
+        raise ValueError(f"{op}: requires_grad=True makes a leaf, but fill_value is part "
+                         "of a gradient graph (the result follows it already)")
+    if np.broadcast_shapes(shape_of(fill_value), shape) != shape:
+        raise ValueError(f"{op}: fill_value of shape {shape_of(fill_value)} cannot be "
+                         f"broadcast to {shape}")
+    v = fill_value if dtype is None else P.astype(fill_value, dtype)
+    # fill * ones: a fresh array whose gradient sums back onto the fill value.
+    return v * P.ones(shape, dtype=str(v.dtype).rsplit(".", 1)[-1], like=v)
+
+
 def full(shape, fill_value, dtype=None, requires_grad: bool = False, like=None) -> Tensor:
-    """A tensor filled with ``fill_value`` (``like``'s backend if given)."""
-    return _leaf(_make_in(like, "full", _shape(shape), fill_value, dtype=_dtype(dtype)),
+    """A tensor filled with ``fill_value`` (``like``'s backend if given). The dtype is
+    ``fill_value``'s when it is an array or tensor, else the default dtype.
+
+    A ``fill_value`` tensor that requires grad makes the result part of its graph: its
+    gradient is the sum of the result's, as ``jax.numpy.full``.
+    """
+    if _tracked(fill_value):
+        return _graph_fill(_shape(shape), fill_value, dtype, requires_grad, "full")
+    fill = data_of(fill_value)
+    if dtype is None and hasattr(fill, "dtype"):  # an array's own dtype, as NumPy
+        dtype = str(fill.dtype).rsplit(".", 1)[-1]
+    return _leaf(_make_in(like, "full", _shape(shape), fill, dtype=_dtype(dtype)),
                  requires_grad)
 
 
@@ -79,8 +112,12 @@ def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    """``fill_value`` with the shape, dtype and backend of ``x``."""
-    return _like(x, fill_value, dtype, requires_grad)
+    """``fill_value`` with the shape, dtype and backend of ``x`` (differentiable in a
+    ``fill_value`` tensor, as :func:`full`)."""
+    if _tracked(fill_value):
+        return _graph_fill(shape_of(x), fill_value,
+                           dtype if dtype is not None else x.dtype, requires_grad, "full_like")
+    return _like(x, data_of(fill_value), dtype, requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False,
@@ -99,11 +136,73 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False,
                  requires_grad)
 
 
-def linspace(start, stop, num=50, dtype=None, requires_grad: bool = False,
-             like=None) -> Tensor:
-    """``num`` evenly spaced values from ``start`` to ``stop`` inclusive."""
-    return _leaf(_make_in(like, "linspace", start, stop, num, dtype=_dtype(dtype)),
-                 requires_grad)
+def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = False,
+             dtype=None, axis: int = 0, requires_grad: bool = False, like=None):
+    """``num`` evenly spaced values from ``start`` to ``stop`` (inclusive unless
+    ``endpoint=False``); array endpoints give one sequence per element along ``axis``.
+
+    Endpoints that are tensors requiring grad make the result differentiable in them,
+    computed as ``jax.numpy.linspace`` does (``start * (1 - t) + stop * t``, the last
+    sample exactly ``stop``). With ``retstep=True`` it also returns the spacing.
+    """
+    num = int(num)
+    if num < 0:
+        raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
+    if _tracked(start) or _tracked(stop):
+        if requires_grad:
+            raise ValueError("linspace: requires_grad=True makes a leaf, but start or stop "
+                             "is part of a gradient graph (the result follows it already)")
+        return _graph_linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    start, stop = data_of(start), data_of(stop)
+    if dtype is None:
+        dtype = _endpoint_dtype(start, stop)
+    if like is None:
+        out, step = np.linspace(start, stop, num, endpoint=endpoint, retstep=True,
+                                dtype=_dtype(dtype), axis=axis)
+    else:
+        if axis != 0:
+            raise NotImplementedError("linspace: axis= with like= (the array API's "
+                                      "linspace has no axis)")
+        out = _make_in(like, "linspace", start, stop, num, dtype=_dtype(dtype),
+                       endpoint=endpoint)
+        step = (stop - start) / ((num - 1) if endpoint else num) if num > 1 else float("nan")
+    out = _leaf(out, requires_grad)
+    return (out, step) if retstep else out
+
+
+def _endpoint_dtype(start, stop):
+    """The floating dtype of array endpoints (None for numbers: the default dtype)."""
+    kinds = [np.dtype(str(v.dtype).rsplit(".", 1)[-1]) for v in (start, stop)
+             if hasattr(v, "dtype")]
+    dt = np.result_type(*kinds) if kinds else None
+    return dt if dt is not None and dt.kind in "fc" else None
+
+
+def _graph_linspace(start, stop, num, endpoint, retstep, dtype, axis):
+    ref = start if isinstance(start, Tensor) else stop
+    dt = dtype if dtype is not None and np.dtype(dtype).kind in "fc" else (
+        _endpoint_dtype(start, stop) or _config.get_default_dtype())
+    start, stop = P.astype(start, dt), P.astype(stop, dt)
+    bounds = np.broadcast_shapes(shape_of(start), shape_of(stop))
+    start, stop = P.broadcast_to(start, bounds), P.broadcast_to(stop, bounds)
+    axis = axis + len(bounds) + 1 if axis < 0 else axis
+    lifted = bounds[:axis] + (1,) + bounds[axis:]
+    div = (num - 1) if endpoint else num
+    if num > 1:
+        t = P.reshape(arange(div, dtype=dt, like=ref) / div,
+                      (1,) * axis + (div,) + (1,) * (len(bounds) - axis))
+        out = P.reshape(start, lifted) * (1 - t) + P.reshape(stop, lifted) * t
+        if endpoint:
+            out = P.concatenate([out, P.reshape(stop, lifted)], axis=axis)
+        step = (stop - start) / div
+    else:
+        out = P.reshape(start, lifted)
+        if num == 0:
+            out = out[(slice(None),) * axis + (slice(0, 0),)]
+        step = stop - start if not endpoint else start * float("nan")
+    if dtype is not None and np.dtype(dtype).kind in "iub":
+        out = P.astype(P.floor(out), dtype)
+    return (out, step) if retstep else out
 
 
 def eye(n, m=None, k=0, dtype=None, requires_grad: bool = False, like=None) -> Tensor:

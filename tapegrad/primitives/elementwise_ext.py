@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import tapegrad.primitives as P
 
 from ..primitive import primitive
+from ..tensor import Tensor
 from ._native import is_complex, native
 from ._util import needs
 from .unary import _public, _unary
@@ -22,7 +25,8 @@ __all__ = [
     "atan", "atan2", "atanh", "cbrt", "ceil", "conj", "conjugate", "copysign", "deg2rad",
     "degrees", "exp2", "fabs", "fix", "floor", "floor_divide", "fmax", "fmin", "fmod",
     "hypot", "imag", "isfinite", "isinf", "isnan", "log10", "log2", "logaddexp2", "mod",
-    "nan_to_num", "positive", "pow", "rad2deg", "radians", "real", "reciprocal", "remainder",
+    "nan_to_num", "positive", "pow", "rad2deg", "radians", "real", "real_if_close",
+    "reciprocal", "remainder",
     "rint", "round", "signbit", "sinc", "trunc",
 ]
 
@@ -323,6 +327,25 @@ def angle(z, deg: bool = False):
     """Argument of complex ``z`` (``arctan2(imag, real)``); NaN gradient at 0, as in JAX."""
     a = P.arctan2(P.imag(z), P.real(z))
     return rad2deg(a) if deg else a
+
+
+def real_if_close(x, tol: float = 100):
+    """The real part of complex ``x`` when every imaginary part is below ``tol``
+    (in units of the dtype's machine epsilon when ``tol > 1``), else ``x`` unchanged.
+
+    The test reads the values (under ``tg.compile`` it becomes a guard); the gradient
+    is ``real``'s, so the discarded imaginary parts get none.
+    """
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    if not is_complex(x):
+        return x
+    if tol > 1:
+        single = str(x.dtype).endswith("complex64")
+        tol = tol * float(np.finfo(np.float32 if single else np.float64).eps)
+    if bool(P.all(P.less(P.abs(P.imag(x)), tol))):
+        return P.real(x)
+    return x
 
 
 # Array-API spellings.

@@ -9,6 +9,10 @@ their domains follow JAX:
   their gradients are symmetric.
 * ``eigh``'s eigenvector gradient divides by eigenvalue gaps: at repeated eigenvalues it
   is not finite (as in JAX), while gradients through eigenvalues alone stay exact.
+* ``eig`` (general matrices) differentiates LAPACK's normalisation of the eigenvectors
+  (unit 2-norm, largest-magnitude component real), as ``jax.lax.linalg.eig`` with
+  ``enable_eigvec_derivs=True``: valid for distinct eigenvalues and eigenvectors whose
+  largest-magnitude component is unique.
 * ``qr`` differentiates for ``m >= n``; ``svd`` for the reduced factorization.
 """
 
@@ -20,12 +24,14 @@ import tapegrad.primitives as P
 
 from ..backend import NUMPY, backend_of
 from ..primitive import primitive
+from ._native import is_complex, native
 from ._util import data_of, needs, shape_of
 
 __all__: list[str] = []  # exported through tapegrad.linalg, not the top-level namespace
 
 SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 QRResult = namedtuple("QRResult", ["Q", "R"])
 SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
 
@@ -166,6 +172,43 @@ def _eigh_vjp(g, a, out):
 
 eigh_p = primitive("eigh", _eigh_impl, _eigh_vjp, grad_name="LinalgEigh", saves_output=True,
                    multiple_results=True)
+
+
+# -- eig (general matrices) --------------------------------------------------------------
+def _eig_impl(xp, a):
+    w, v = native(xp.linalg, "eig")(a)
+    # Always complex (NumPy returns real arrays when every eigenvalue happens to be
+    # real): the result type must not depend on the values.
+    ctype = xp.result_type(a.dtype, xp.complex64)
+    if w.dtype == ctype:
+        return w, v
+    return xp.astype(w, ctype), xp.astype(v, ctype)
+
+
+def _eig_vjp(g, a, out):
+    # The transpose of JAX's eig JVP (A = V diag(w) V^-1, P = V^-1 dA V):
+    #   dw = diag(P),  dV = V (F * P) + V diag(c),  F[i, j] = 1 / (w[j] - w[i]),
+    # where c fixes each column's free complex scale as LAPACK does (unit norm, and its
+    # largest-magnitude entry, row k_j, stays real):
+    #   c_j = -Re(v_j^H u_j) - i Im(u_kj) / Re(v_kj),  u = V (F * P).
+    gw, gv = g
+    w, v = out
+    n = shape_of(w)[-1]
+    s = P.sum(gv * v, axis=-2)  # the cotangent that reaches c_j (up to its Re/Im split)
+    k = P.argmax(P.abs(v), axis=-2, keepdims=True)
+    xp = (backend_of(data_of(v)) or NUMPY).xp
+    at_k = P.equal(xp.reshape(xp.arange(n), (n, 1)), k)  # at_k[i, j]: i == k_j
+    v_k = P.real(P.take_along_axis(v, k, -2))
+    gu = (gv - P.conj(v) * _row(P.real(s))
+          - 1j * P.where(at_k, P.imag(_row(s)) / v_k, 0.0))
+    vt = _mT(v)
+    gp = _gap_product(w, vt @ gu) + _col(gw) * _eye_like(w, n)
+    ga = P.linalg_solve_p.bind(vt, gp @ vt)  # V^-T gP V^T
+    return (ga if is_complex(a) else P.real(ga),)
+
+
+eig_p = primitive("eig", _eig_impl, _eig_vjp, grad_name="LinalgEig", saves_output=True,
+                  multiple_results=True)
 
 
 # -- qr ---------------------------------------------------------------------------------

@@ -150,16 +150,26 @@ amin = min
 logsumexp = _reduction(logsumexp_p, "``log(sum(exp(x)))`` over ``axis``, computed stably.")
 
 
-def var(x, axis=None, ddof=0, keepdims=False):
-    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's default 0)."""
+def _ddof(op: str, ddof, correction):
+    """NumPy's ``ddof`` or the array API's ``correction`` (the same number), not both."""
+    if ddof is not None and correction is not None:
+        raise TypeError(f"{op}: pass ddof or correction (the array API's name for it), "
+                        "not both")
+    return ddof if ddof is not None else (correction if correction is not None else 0)
+
+
+def var(x, axis=None, ddof=None, keepdims=False, *, correction=None):
+    """Variance over ``axis`` with ``ddof`` delta degrees of freedom (NumPy's default 0;
+    ``correction`` is the array API's name for ``ddof``)."""
     return var_p.bind(x, axis=norm_axis(axis, len(shape_of(x)), "var"),
-                      keepdims=bool(keepdims), ddof=ddof)
+                      keepdims=bool(keepdims), ddof=_ddof("var", ddof, correction))
 
 
-def std(x, axis=None, ddof=0, keepdims=False):
-    """Standard deviation over ``axis`` with ``ddof`` delta degrees of freedom."""
+def std(x, axis=None, ddof=None, keepdims=False, *, correction=None):
+    """Standard deviation over ``axis`` with ``ddof`` delta degrees of freedom
+    (``correction`` is the array API's name for ``ddof``)."""
     return std_p.bind(x, axis=norm_axis(axis, len(shape_of(x)), "std"),
-                      keepdims=bool(keepdims), ddof=ddof)
+                      keepdims=bool(keepdims), ddof=_ddof("std", ddof, correction))
 
 
 # Logical reductions: no gradient (their outputs are bool).

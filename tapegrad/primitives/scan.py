@@ -1,6 +1,6 @@
-"""Scans and orderings: ``cumsum`` and ``cumprod`` (primitives), ``sort`` (a gather by
-``argsort``), and the integer-valued ``argsort``, ``argmax``, ``argmin``,
-``searchsorted`` (no gradient).
+"""Scans and orderings: ``cumsum`` and ``cumprod`` (primitives), ``sort``, ``msort`` and
+``partition`` (gathers by ``argsort`` / ``argpartition``), and the integer-valued
+``argsort``, ``argpartition``, ``argmax``, ``argmin``, ``searchsorted`` (no gradient).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from ._native import native
 from ._util import data_of, norm_axis, shape_of
 
 __all__ = [
-    "argmax", "argmin", "argsort", "cumprod", "cumsum", "cumulative_prod", "cumulative_sum",
-    "searchsorted", "sort",
+    "argmax", "argmin", "argpartition", "argsort", "cumprod", "cumsum", "cumulative_prod",
+    "cumulative_sum", "msort", "partition", "searchsorted", "sort",
 ]
 
 
@@ -141,3 +141,50 @@ def argmin(x, axis=None, keepdims: bool = False):
 def searchsorted(a, v, side: str = "left"):
     """Where ``v``'s elements would be inserted into sorted 1-D ``a``."""
     return searchsorted_p.bind(a, v, side=side)
+
+
+def msort(x):
+    """``x`` sorted along its first axis (``sort(x, axis=0)``; NumPy 2 removed
+    ``np.msort``, HIPS autograd differentiated it)."""
+    return sort(x, axis=0)
+
+
+def _argpartition_impl(xp, x, kth, axis):
+    fn = getattr(xp, "argpartition", None)
+    if fn is not None:
+        return fn(x, kth, axis=axis)
+    # The array API has no selection algorithm; a stable sort is also a partition.
+    return xp.argsort(x, axis=axis, stable=True)
+
+
+argpartition_p = primitive("argpartition", _argpartition_impl, None)
+
+
+def _kth(x, kth, axis, op):
+    n = shape_of(x)[axis]
+    ks = (kth,) if isinstance(kth, int) or hasattr(kth, "__index__") else tuple(kth)
+    out = []
+    for k in ks:
+        k = int(k)
+        if not -n <= k < n:
+            raise ValueError(f"{op}: kth {k} is out of bounds for an axis of length {n}")
+        out.append(k % n)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def argpartition(x, kth, axis: int | None = -1):
+    """Indices that partition ``x`` along ``axis``: the element at each ``kth``
+    position is where a sort would put it, smaller ones before, larger ones after (no
+    gradient). The order inside each part is unspecified, as in NumPy."""
+    x, axis = _scan_args(x, axis, "argpartition")
+    return argpartition_p.bind(x, kth=_kth(x, kth, axis, "argpartition"), axis=axis)
+
+
+def partition(x, kth, axis: int | None = -1):
+    """A copy of ``x`` partitioned along ``axis`` around the ``kth`` element(s) (see
+    :func:`argpartition`). A gather, so each output gets the gradient of the input
+    element that landed there; the order inside each part is unspecified (NumPy's
+    selection algorithm on NumPy arrays; JAX sorts the parts)."""
+    x, axis = _scan_args(x, axis, "partition")
+    idx = argpartition_p.bind(x, kth=_kth(x, kth, axis, "partition"), axis=axis)
+    return P.take_along_axis(x, idx, axis)

@@ -1,15 +1,23 @@
-"""Selection and comparison: ``where``, ``clip``, comparisons (no gradient)."""
+"""Selection and comparison: ``where``, ``clip``, comparisons, and the data-dependent
+searches ``nonzero``, ``count_nonzero``, ``unique`` (no gradient)."""
 
 from __future__ import annotations
 
+from collections import namedtuple
+
+import numpy as np
+
 import tapegrad.primitives as P
 
+from ..backend import dtype_kind
 from ..primitive import primitive
-from ._util import needs
+from ._native import native
+from ._util import needs, norm_axis, shape_of
 
 __all__ = [
-    "clip", "equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
-    "logical_not", "logical_or", "not_equal", "where",
+    "argwhere", "clip", "count_nonzero", "equal", "flatnonzero", "greater", "greater_equal",
+    "less", "less_equal", "logical_and", "logical_not", "logical_or", "nonzero", "not_equal",
+    "unique", "unique_all", "unique_counts", "unique_inverse", "unique_values", "where",
 ]
 
 
@@ -81,3 +89,111 @@ logical_not_p = primitive("logical_not", lambda xp, x: xp.logical_not(x), None,
 def logical_not(x):
     """Elementwise logical not (no gradient)."""
     return logical_not_p.bind(x)
+
+
+# -- data-dependent searches (integer results, or values picked by value: no gradient) ----
+nonzero_p = primitive("nonzero", lambda xp, x: tuple(xp.nonzero(x)), None,
+                      multiple_results=True)
+
+
+def nonzero(x) -> tuple:
+    """Indices of the non-zero elements, one integer tensor per axis (no gradient).
+
+    Their length depends on the values, so under ``tg.compile`` the program recomputes
+    them on every call.
+    """
+    if not shape_of(x):
+        raise ValueError("nonzero: input must be at least 1-D (NumPy no longer accepts "
+                         "0-d arrays); use atleast_1d")
+    return nonzero_p.bind(x)
+
+
+def flatnonzero(x):
+    """Indices of the non-zero elements of the flattened ``x`` (no gradient)."""
+    return nonzero(P.ravel(x))[0]
+
+
+def argwhere(x):
+    """Indices of the non-zero elements as rows of an ``(n, x.ndim)`` array
+    (no gradient)."""
+    nd = len(shape_of(x))
+    idx = nonzero(P.reshape(x, (1,)) if nd == 0 else x)
+    return P.stack(idx, axis=1)[:, :nd]
+
+
+def count_nonzero(x, axis=None, keepdims: bool = False):
+    """Number of non-zero elements along ``axis`` (an integer tensor; no gradient)."""
+    nz = x if dtype_kind(x.dtype) == "b" else P.not_equal(x, 0)
+    nz = P.astype(nz, np.int64)
+    return P.sum(nz, axis=norm_axis(axis, len(shape_of(x)), "count_nonzero"),
+                 keepdims=keepdims)
+
+
+_UNIQUE_PARTS = ("values", "indices", "inverse_indices", "counts")
+
+
+def _unique_impl(xp, x, parts, axis, equal_nan):
+    fn = getattr(xp, "unique", None)  # NumPy's signature (NumPy, CuPy)
+    if fn is not None:
+        kw = {} if axis is None else {"axis": axis}
+        if not equal_nan:
+            kw["equal_nan"] = False
+        res = fn(x, return_index="indices" in parts, return_inverse="inverse_indices" in parts,
+                 return_counts="counts" in parts, **kw)
+        return tuple(res) if isinstance(res, tuple) else (res,)
+    if axis is not None:
+        native(xp, "unique")  # the error names the namespace that lacks it
+    res = native(xp, "unique_all")(x)
+    return tuple(getattr(res, p) for p in parts)
+
+
+unique_p = primitive("unique", _unique_impl, None, multiple_results=True)
+
+
+def _unique(x, parts, axis=None, equal_nan=True):
+    if axis is not None:
+        axis = norm_axis(axis, len(shape_of(x)), "unique")[0]
+    return unique_p.bind(x, parts=parts, axis=axis, equal_nan=bool(equal_nan))
+
+
+def unique(x, return_index: bool = False, return_inverse: bool = False,
+           return_counts: bool = False, axis: int | None = None, *, equal_nan: bool = True,
+           sorted: bool = True):  # noqa: A002  (NumPy's name)
+    """The sorted unique elements of ``x`` (of its slices along ``axis``), optionally
+    with the index of each one's first occurrence, the inverse indices that rebuild
+    ``x``, and the counts, as NumPy returns them.
+
+    No gradient: the results are new tensors that do not require grad (gather with the
+    returned indices, ``x[indices]``, to differentiate through the unique values).
+    """
+    parts = ("values",) + tuple(p for p, want in zip(
+        _UNIQUE_PARTS[1:], (return_index, return_inverse, return_counts)) if want)
+    out = _unique(x, parts, axis, equal_nan)
+    return out[0] if len(out) == 1 else out
+
+
+UniqueAllResult = namedtuple("UniqueAllResult", _UNIQUE_PARTS)
+UniqueCountsResult = namedtuple("UniqueCountsResult", ["values", "counts"])
+UniqueInverseResult = namedtuple("UniqueInverseResult", ["values", "inverse_indices"])
+
+
+def unique_values(x):
+    """The array API's ``unique_values``: sorted unique elements, NaNs kept apart
+    (no gradient)."""
+    return _unique(x, ("values",), equal_nan=False)[0]
+
+
+def unique_counts(x) -> UniqueCountsResult:
+    """The array API's ``unique_counts``: unique elements and how often each occurs."""
+    return UniqueCountsResult(*_unique(x, ("values", "counts"), equal_nan=False))
+
+
+def unique_inverse(x) -> UniqueInverseResult:
+    """The array API's ``unique_inverse``: unique elements and, for each element of
+    ``x``, the index of its value among them (shaped like ``x``)."""
+    return UniqueInverseResult(*_unique(x, ("values", "inverse_indices"), equal_nan=False))
+
+
+def unique_all(x) -> UniqueAllResult:
+    """The array API's ``unique_all``: values, first indices, inverse indices, counts."""
+    return UniqueAllResult(*_unique(x, _UNIQUE_PARTS, equal_nan=False))

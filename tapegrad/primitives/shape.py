@@ -1,4 +1,5 @@
-"""Shape and layout: reshape, transpose, broadcast, sum_to, concatenate, stack, astype."""
+"""Shape and layout: reshape, transpose, broadcast, sum_to, concatenate, stack, astype,
+meshgrid."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..tensor import Tensor
 from ._util import needs, norm_axis, shape_of
 
 __all__ = [
-    "astype", "broadcast_to", "concat", "concatenate", "expand_dims", "moveaxis",
+    "astype", "broadcast_to", "concat", "concatenate", "expand_dims", "meshgrid", "moveaxis",
     "permute_dims", "ravel", "reshape", "squeeze", "stack", "sum_to", "swapaxes", "transpose",
 ]
 
@@ -243,3 +244,25 @@ def stack(arrays, axis=0):
         raise ValueError(f"stack: all input arrays must have the same shape, got {shapes}")
     nd = len(shape_of(arrays[0])) + 1
     return stack_p.bind(*arrays, axis=norm_axis(axis, nd, "stack")[0])
+
+
+def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple:
+    """Coordinate grids from 1-D coordinate vectors (inputs are flattened).
+
+    ``indexing="xy"`` (NumPy's default) gives grids of shape ``(len(x1), len(x0), ...)``
+    for two or more inputs, ``"ij"`` of shape ``(len(x0), len(x1), ...)``. Each grid is
+    ``broadcast_to`` of a reshaped input, so its gradient is summed back onto the input;
+    with ``sparse=True`` the grids stay unbroadcast. ``copy`` is accepted for NumPy
+    compatibility: the grids are broadcast views either way.
+    """
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    nd = len(xi)
+    grids = []
+    for i, x in enumerate(xi):
+        axis = (1 - i if i < 2 else i) if indexing == "xy" and nd > 1 else i
+        grids.append(reshape(x, (1,) * axis + (-1,) + (1,) * (nd - axis - 1)))
+    if not sparse and nd > 1:
+        shape = np.broadcast_shapes(*(shape_of(g) for g in grids))
+        grids = [broadcast_to(g, shape) for g in grids]
+    return tuple(grids)
