@@ -67,7 +67,11 @@ def _graph_fill(shape: tuple, fill_value, dtype, requires_grad: bool, op: str) -
     if requires_grad:
         raise ValueError(f"{op}: requires_grad=True makes a leaf, but fill_value is part "
                          "of a gradient graph (the result follows it already)")
-    if np.broadcast_shapes(shape_of(fill_value), shape) != shape:
+    try:
+        fits = np.broadcast_shapes(shape_of(fill_value), shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"{op}: fill_value of shape {shape_of(fill_value)} cannot be "
                          f"broadcast to {shape}")
     v = fill_value if dtype is None else P.astype(fill_value, dtype)
@@ -182,7 +186,8 @@ def _graph_linspace(start, stop, num, endpoint, retstep, dtype, axis):
     ref = start if isinstance(start, Tensor) else stop
     dt = dtype if dtype is not None and np.dtype(dtype).kind in "fc" else (
         _endpoint_dtype(start, stop) or _config.get_default_dtype())
-    start, stop = P.astype(start, dt), P.astype(stop, dt)
+    start, stop = (P.astype(v, dt) if hasattr(v, "dtype") else full((), v, dt, like=ref)
+                   for v in (start, stop))
     bounds = np.broadcast_shapes(shape_of(start), shape_of(stop))
     start, stop = P.broadcast_to(start, bounds), P.broadcast_to(stop, bounds)
     axis = axis + len(bounds) + 1 if axis < 0 else axis
