@@ -200,3 +200,15 @@ def test_compiled_gradients_of_the_new_functions_equal_eager():
     compiled = tg.compile(tg.grad(f))
     for x in (np.array([1.0, -2.0, 3.0, 0.5]), np.array([-1.0, 2.0, -3.0, -0.5])):
         np.testing.assert_allclose(compiled(x).numpy(), tg.grad(f)(x).numpy(), rtol=1e-12)
+
+
+def test_compiled_programs_guard_data_dependent_indices():
+    def f(x):
+        return (tg.sum(x[tg.nonzero(x > 0.0)] ** 2) + tg.sum(tg.partition(x, 1)[:2])
+                + tg.sum(tg.sort(x)[:2] * np.array([1.0, 10.0]))
+                + tg.sum(x[tg.unique(tg.floor(x), return_index=True)[1]]))
+
+    compiled = tg.compile(tg.grad(f))
+    for x in (np.array([1.0, -2.0, 3.0, 0.5]), np.array([-1.0, 2.0, -3.0, -0.5]),
+              np.array([1.0, -2.0, 3.0, 0.5])):
+        np.testing.assert_allclose(compiled(x).numpy(), tg.grad(f)(x).numpy(), rtol=1e-12)

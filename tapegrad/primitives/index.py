@@ -10,6 +10,7 @@ import numpy as np
 
 import tapegrad.primitives as P
 
+from .._state import _STATE
 from ..backend import backend_of, dtype_kind
 from ..primitive import primitive
 from ..tensor import Tensor
@@ -144,6 +145,25 @@ def index_add_into(g, shape, idx):
     return index_add_p.bind(g, shape=tuple(shape), idx=idx)
 
 
+def read_values(t):
+    """The data of ``t``, noted as read when a compiler trace is active.
+
+    Values that become parameters (an index computed from the inputs, ``x[argsort(x)]``)
+    or decide a result's shape (``nonzero``) are compile-time constants of a compiled
+    program; reading them makes them its guards, so a call with other values compiles
+    again instead of reusing them.
+    """
+    if isinstance(t, Tensor):
+        if t._node is not None:
+            st = _STATE.get()
+            # An integer argument of the traced function itself (it carries the trace's
+            # marker node) is already checked on every call by the compiler.
+            if st.tracing is not None and t._node is not getattr(st.tracing, "marker", None):
+                st.tracing.on_read(t)
+        return t.data
+    return t
+
+
 def normalize_index(idx, like=None):
     """Turn an index into a tuple of ints, slices, None, Ellipsis and arrays.
 
@@ -158,7 +178,7 @@ def normalize_index(idx, like=None):
         if isinstance(i, Tensor):
             if i._rg:
                 raise TypeError("getitem: an index tensor cannot require grad")
-            i = i.data
+            i = read_values(i)
         elif isinstance(i, (list, bool, np.bool_)):
             i = np.asarray(i) if be is None or be.xp is np else \
                 be.xp.asarray(i, device=data.device)

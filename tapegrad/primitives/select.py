@@ -13,6 +13,7 @@ from ..backend import dtype_kind
 from ..primitive import primitive
 from ._native import native
 from ._util import needs, norm_axis, shape_of
+from .index import read_values
 
 __all__ = [
     "argwhere", "clip", "count_nonzero", "equal", "flatnonzero", "greater", "greater_equal",
@@ -99,13 +100,13 @@ nonzero_p = primitive("nonzero", lambda xp, x: tuple(xp.nonzero(x)), None,
 def nonzero(x) -> tuple:
     """Indices of the non-zero elements, one integer tensor per axis (no gradient).
 
-    Their length depends on the values, so under ``tg.compile`` the program recomputes
-    them on every call.
+    Their length depends on the values: under ``tg.compile`` the input's values become
+    guards of the compiled program (other values compile it again).
     """
     if not shape_of(x):
         raise ValueError("nonzero: input must be at least 1-D (NumPy no longer accepts "
                          "0-d arrays); use atleast_1d")
-    return nonzero_p.bind(x)
+    return nonzero_p.bind(read_values(x))
 
 
 def flatnonzero(x):
@@ -153,7 +154,7 @@ unique_p = primitive("unique", _unique_impl, None, multiple_results=True)
 def _unique(x, parts, axis=None, equal_nan=True):
     if axis is not None:
         axis = norm_axis(axis, len(shape_of(x)), "unique")[0]
-    return unique_p.bind(x, parts=parts, axis=axis, equal_nan=bool(equal_nan))
+    return unique_p.bind(read_values(x), parts=parts, axis=axis, equal_nan=bool(equal_nan))
 
 
 def unique(x, return_index: bool = False, return_inverse: bool = False,

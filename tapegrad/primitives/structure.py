@@ -16,6 +16,7 @@ import tapegrad.primitives as P
 from ..backend import NUMPY, backend_of
 from ..primitive import primitive
 from ._util import data_of, norm_axis, shape_of
+from .index import read_values
 
 __all__ = [
     "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays",
@@ -228,8 +229,8 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
 # -- gathering ----------------------------------------------------------------------
 def take(x, indices, axis=None):
     """Elements at ``indices`` along ``axis`` (of the flattened array by default)."""
-    idx = np.asarray(data_of(indices)) if not hasattr(indices, "__array_namespace__") \
-        else data_of(indices)
+    idx = np.asarray(read_values(indices)) if not hasattr(indices, "__array_namespace__") \
+        else read_values(indices)
     if axis is None:
         return P.getitem(P.ravel(x), idx)
     nd = _ndim(x)
@@ -238,7 +239,7 @@ def take(x, indices, axis=None):
 
 def take_along_axis(x, indices, axis):
     """``x`` indexed by ``indices`` along ``axis``, matching on the other axes."""
-    idx = data_of(indices)
+    idx = read_values(indices)
     if axis is None:
         x, axis = P.ravel(x), 0
     shp = shape_of(x)
