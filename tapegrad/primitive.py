@@ -98,18 +98,21 @@ class Primitive:
         rg = False  # an argument requires grad
         tracked = False  # an argument has a node (matters only while tracing)
         for a in args:
-            if type(a) is Tensor or isinstance(a, Tensor):
+            t = type(a)
+            if t is Tensor or (t not in _NUMBER_TYPES and isinstance(a, Tensor)):
                 d = a.data
                 if a._rg:
                     rg = True
                 elif a._node is not None:
                     tracked = True
+                t = type(d)
             else:
                 d = a
             datas.append(d)
-            t = type(d)
             if t is _ndarray:
                 b = NUMPY
+            elif t in _NUMBER_TYPES:
+                continue
             else:
                 b = _by_type.get(t, _UNKNOWN)
                 if b is _UNKNOWN:
