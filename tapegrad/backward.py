@@ -151,7 +151,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
 
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, gradient]
     captured: dict[tuple, Any] = {}
-    node_grads: dict[int, Any] = {}  # id(node) -> gradient (a list for multi-output)
+    node_grads: dict = {}  # node -> gradient (a list for multi-output)
     # Nodes holding a gradient, as (-seq, node): popping the largest seq first visits a
     # node only after every reachable node that used its outputs (those were recorded
     # later), so one sweep both discovers and orders the graph.
@@ -167,7 +167,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
         pop = node_grads.pop
         while heap:
             node = heappop(heap)[1]
-            g = pop(id(node))
+            g = pop(node)
             args = node.args
             if args is None:
                 raise RuntimeError(_FREED)
@@ -184,10 +184,12 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                         captured[(id(node), i)] = gi
                 if id(node) not in useful:
                     continue  # a captured source with no other source behind it
-            if prim.saves_output:
-                results = _apply_vjp(node, tuple(g) if multi else g)
-            else:
+            if not prim.saves_output:
                 results = prim.vjp(g, *args, **node.params)
+            elif multi:
+                results = prim.vjp(tuple(g), *args, out=_outputs(node), **node.params)
+            else:
+                results = prim.vjp(g, *args, out=_make(node.out, node, 0, True), **node.params)
             if anomaly:
                 _check_finite(node, results)
             for a, ga in zip(args, results):
@@ -204,12 +206,12 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                 elif n.prim.multiple_results:
                     _accumulate(node_grads, heap, n, a._idx, ga)
                 else:
-                    prev = node_grads.get(id(n))
+                    prev = node_grads.get(n)
                     if prev is None:
-                        node_grads[id(n)] = ga
+                        node_grads[n] = ga
                         heappush(heap, (-n.seq, n))
                     else:
-                        node_grads[id(n)] = prev + ga
+                        node_grads[n] = prev + ga
             if not retain_graph:
                 node.free()
     finally:
@@ -265,16 +267,15 @@ def _prune(nodes: list, want_leaf: set, want_node: set) -> tuple[set, set]:
 
 def _accumulate(node_grads: dict, heap: list, node, idx: int, g) -> None:
     """Add ``g`` to the gradient of output ``idx`` of ``node``; queue a node seen first."""
-    key = id(node)
-    prev = node_grads.get(key)
+    prev = node_grads.get(node)
     if prev is None:
         heappush(heap, (-node.seq, node))
     if node.prim.multiple_results:
         if prev is None:
-            prev = node_grads[key] = [None] * len(node.out)
+            prev = node_grads[node] = [None] * len(node.out)
         prev[idx] = _add(prev[idx], g)
     else:
-        node_grads[key] = _add(prev, g)
+        node_grads[node] = _add(prev, g)
 
 
 def _fill_missing(node, g: list) -> list:
@@ -306,15 +307,9 @@ def _visit_output(node, idx: int, g):
     return g
 
 
-def _apply_vjp(node, g):
-    prim = node.prim
-    if prim.saves_output:
-        if prim.multiple_results:
-            out = tuple(_make(o, node, i, True) for i, o in enumerate(node.out))
-        else:
-            out = _make(node.out, node, 0, True)
-        return prim.vjp(g, *node.args, out=out, **node.params)
-    return prim.vjp(g, *node.args, **node.params)
+def _outputs(node) -> tuple:
+    """The saved outputs of a multi-output node, as tensors its VJP can record on."""
+    return tuple(_make(o, node, i, True) for i, o in enumerate(node.out))
 
 
 def _store_leaf_grad(leaf: Tensor, g: Tensor, create_graph: bool) -> None:

@@ -97,6 +97,7 @@ class Primitive:
         be = None
         rg = False  # an argument requires grad
         tracked = False  # an argument has a node (matters only while tracing)
+        number = False  # an argument is a Python number (PyTorch's Scalar overloads)
         for a in args:
             t = type(a)
             if t is Tensor or (t not in _NUMBER_TYPES and isinstance(a, Tensor)):
@@ -112,6 +113,7 @@ class Primitive:
             if t is _ndarray:
                 b = NUMPY
             elif t in _NUMBER_TYPES:
+                number = True
                 continue
             else:
                 b = _by_type.get(t, _UNKNOWN)
@@ -140,9 +142,11 @@ class Primitive:
             st = _STATE.get()
             rg = rg and st.grad_enabled and self.vjp is not None
             if rg or st.tracing is not None:
+                variant = self.variant
                 node = Node(self, args, params,
                             out if (self.saves_output or self.multiple_results) else None,
-                            None if self.variant is not None else 0)
+                            0 if variant is None else
+                            1 if number and variant is scalar_variant else None)
                 for tp in st.tapes:
                     tp._records.append(node)
                 if st.anomaly:

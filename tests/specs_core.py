@@ -59,6 +59,9 @@ for _name, _dom, _smooth in [
                (_name,), smooth=_smooth, fd=_smooth))
 
 register(
+    # tanh's VJP, a primitive of its own: its VJP is what second derivatives of tanh use.
+    S("tanh_grad", tg.primitives.unary.tanh_grad_p.bind, lambda g, y: g * (1.0 - y * y),
+      elementwise(2), ("tanh_grad",)),
     S("sign", tg.sign, jnp.sign, elementwise(1), ("sign",), smooth=False, fd=False),
     S("identity", tg.identity, lambda x: x, elementwise(1), ("identity",)),
     S("where", lambda c, x, y: tg.where(c > 0, x, y), lambda c, x, y: jnp.where(c > 0, x, y),

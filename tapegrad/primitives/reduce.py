@@ -15,7 +15,7 @@ __all__ = ["all", "amax", "amin", "any", "logsumexp", "max", "mean", "min", "pro
 
 def _expand(g, x, axis, keepdims):
     """Output-shaped ``g`` as the keepdims shape, ready to broadcast against ``x``."""
-    if keepdims:
+    if keepdims or axis is None:  # a full reduction's 0-d result broadcasts as it is
         return g
     return P.reshape(g, reduced_shape(shape_of(x), axis))
 
