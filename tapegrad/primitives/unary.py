@@ -48,9 +48,9 @@ log_p = _unary("log", "log", lambda g, x: (g / x,), numexpr="log({0})",
                doc="Elementwise natural logarithm.")
 log1p_p = _unary("log1p", "log1p", lambda g, x: (g / (1.0 + x),), numexpr="log1p({0})",
                  doc="Elementwise ``log(1 + x)``, accurate near 0.")
-sin_p = _unary("sin", "sin", lambda g, x: (g * P.cos(x),), numexpr="sin({0})",
+sin_p = _unary("sin", "sin", lambda g, x: (g * cos_p.bind(x),), numexpr="sin({0})",
                doc="Elementwise sine.")
-cos_p = _unary("cos", "cos", lambda g, x: (-g * P.sin(x),), numexpr="cos({0})",
+cos_p = _unary("cos", "cos", lambda g, x: (-g * sin_p.bind(x),), numexpr="cos({0})",
                doc="Elementwise cosine.")
 tan_p = _unary("tan", "tan", lambda g, x, out: (g * (1.0 + out * out),), numexpr="tan({0})",
                saves_output=True, doc="Elementwise tangent.")
