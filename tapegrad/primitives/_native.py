@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend import dtype_kind
+
 
 def native(xp: Any, name: str):
     """``xp.<name>``, or a NotImplementedError naming the namespace that lacks it."""
@@ -26,4 +28,5 @@ def is_complex(a: Any) -> bool:
     if isinstance(a, complex):
         return True
     dt = getattr(a, "dtype", None)
-    return dt is not None and getattr(dt, "kind", "") == "c"
+    # array-API dtypes (array_api_strict's) have no NumPy ``kind``: read their name.
+    return dt is not None and dtype_kind(dt) == "c"

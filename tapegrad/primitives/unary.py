@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tapegrad.primitives as P
 
+from ..backend import dtype_kind
 from ..primitive import primitive
 from ._util import needs
 
@@ -29,7 +30,7 @@ def _unary(name, xp_name, vjp, *, grad_name=None, numexpr=None, saves_output=Fal
 negative_p = _unary("negative", "negative", lambda g, x: (-g,), grad_name="Neg",
                     numexpr="(-{0})", doc="Elementwise ``-x``.")
 def _abs_vjp(g, x, out):
-    if getattr(x.dtype, "kind", "") == "c":
+    if dtype_kind(x.dtype) == "c":  # (array-API dtypes have no .kind)
         # JAX: conj(z) / |z| for complex z, and 0 at z == 0.
         return (g * P.where(out == 0, 0.0, P.conj(x) / P.where(out == 0, 1.0, out)),)
     # |x|' is taken as +1 at x == 0, as in JAX (PyTorch uses 0 there).
