@@ -125,8 +125,16 @@ def _store(out: Any, compute, what: str):
     return out
 
 
+# ufunc -> tapegrad function, for plain calls (``ndarray * tensor``, ``np.sin(t)``).
+_PLAIN_CALLS: dict = {}
+
+
 def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any):
     """``Tensor.__array_ufunc__``: run NumPy ufuncs on tensors as tapegrad operations."""
+    if method == "__call__" and not kwargs:
+        fn = _PLAIN_CALLS.get(ufunc)
+        if fn is not None:
+            return fn(*inputs)
     name = ufunc.__name__
     what = f"numpy.{name}" if method == "__call__" else f"numpy.{name}.{method}"
     out = kwargs.pop("out", None)
@@ -141,6 +149,8 @@ def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwar
         fn = _lookup("numpy", name)
         if fn is None:
             raise _unsupported(what)
+        if not kwargs and out is None:
+            _PLAIN_CALLS[ufunc] = fn
         compute = lambda o, s: fn(*_substitute(inputs, o, s))  # noqa: E731
     elif method in ("reduce", "accumulate"):
         table = _REDUCE if method == "reduce" else _ACCUMULATE

@@ -196,11 +196,12 @@ register(
 # -- matmul, indexing ---------------------------------------------------------------
 @custom
 def _matmul_args(draw, dtype):
-    kind = draw(st.sampled_from(["vv", "mv", "vm", "mm", "batched", "bcast"]))
+    kind = draw(st.sampled_from(["vv", "mv", "vm", "mm", "batched", "bcast", "bv", "vb"]))
     n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
     shapes_ = {"vv": ((k,), (k,)), "mv": ((n, k), (k,)), "vm": ((k,), (k, m)),
                "mm": ((n, k), (k, m)), "batched": ((2, n, k), (2, k, m)),
-               "bcast": ((3, 1, n, k), (2, k, m))}[kind]
+               "bcast": ((3, 1, n, k), (2, k, m)), "bv": ((2, n, k), (k,)),
+               "vb": ((k,), (3, k, m))}[kind]
     return [values(draw, s, dtype) for s in shapes_], {}
 
 

@@ -11,25 +11,32 @@ __all__ = ['dot', 'matmul']
 
 
 def _matmul_vjp(g, a, b):
-    # Promote 1-D operands to matrices (as matmul does), differentiate the matrix
-    # product, then drop the added axes. Broadcast batch axes are summed by the driver.
-    a1, b1 = len(shape_of(a)) == 1, len(shape_of(b)) == 1
-    a2 = P.expand_dims(a, 0) if a1 else a
-    b2 = P.expand_dims(b, -1) if b1 else b
-    g2 = g
-    if b1:
-        g2 = P.expand_dims(g2, -1)
-    if a1:
-        g2 = P.expand_dims(g2, -2)
+    # NumPy's matmul promotes a 1-D operand to a matrix and drops the added axis again,
+    # so each case below is the matrix rule with that axis put back in. Broadcast batch
+    # axes are summed by the driver. The products call matmul_p directly: shapes are
+    # known to fit here.
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 1 and nb == 1:  # an inner product
+        return (g * b if needs(a) else None, g * a if needs(b) else None)
     ga = gb = None
     if needs(a):
-        ga = P.matmul(g2, P.swapaxes(b2, -1, -2))
-        if a1:
-            ga = P.squeeze(ga, -2)
+        if nb == 1:  # (..., m, k) @ (k,) -> (..., m): the outer product g b^T
+            ga = P.expand_dims(g, -1) * b
+        elif na == 1 and nb == 2:  # (k,) @ (k, n) -> (n,): b g
+            ga = matmul_p.bind(b, g)
+        elif na == 1:  # (k,) @ (..., k, n) -> (..., n)
+            ga = P.squeeze(matmul_p.bind(b, P.expand_dims(g, -1)), -1)
+        else:
+            ga = matmul_p.bind(g, P.swapaxes(b, -1, -2))
     if needs(b):
-        gb = P.matmul(P.swapaxes(a2, -1, -2), g2)
-        if b1:
-            gb = P.squeeze(gb, -1)
+        if na == 1:  # the outer product a g^T
+            gb = P.expand_dims(a, -1) * P.expand_dims(g, -2)
+        elif nb == 1 and na == 2:  # (m, k) @ (k,) -> (m,): g a
+            gb = matmul_p.bind(g, a)
+        elif nb == 1:  # (..., m, k) @ (k,) -> (..., m)
+            gb = P.squeeze(matmul_p.bind(P.swapaxes(a, -1, -2), P.expand_dims(g, -1)), -1)
+        else:
+            gb = matmul_p.bind(P.swapaxes(a, -1, -2), g)
     return ga, gb
 
 
