@@ -137,8 +137,8 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
     --------
     >>> import tapegrad as tg
     >>> tg.hessian(lambda x: (x ** 3).sum())(tg.tensor([1.0, 2.0]))
-    tensor([[6., 0.],
-            [0., 12.]])
+    tensor([[ 6.,  0.],
+            [ 0., 12.]])
     """
     return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
 

@@ -392,6 +392,11 @@ def _format_array(a: np.ndarray) -> str:
         else:
             def fmt(v):
                 return f"{v:.4f}"
+        # Every entry padded to the widest, so columns line up (as PyTorch prints).
+        flat = a.ravel()
+        shown = flat if flat.size <= 1000 else np.concatenate([flat[:3], flat[-3:]])
+        width = max(len(fmt(v)) for v in shown)
         return np.array2string(a, separator=", ", prefix="tensor(",
-                               formatter={"float_kind": fmt}, threshold=1000)
+                               formatter={"float_kind": lambda v: fmt(v).rjust(width)},
+                               threshold=1000)
     return np.array2string(a, separator=", ", prefix="tensor(", threshold=1000)

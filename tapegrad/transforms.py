@@ -251,7 +251,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
     >>> import tapegrad as tg
     >>> y, pullback = tg.vjp(lambda x: x * 3.0, tg.tensor([1.0, 2.0]))
     >>> pullback(tg.tensor([1.0, 10.0]))
-    (tensor([3., 30.]),)
+    (tensor([ 3., 30.]),)
     """
     tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "vjp", has_aux)
     outs, out_def = _output_leaves(tr.out, "vjp")

@@ -128,3 +128,30 @@ def test_mkdocs_build_strict(tmp_path) -> None:
         public = importlib.import_module(f"tapegrad.primitives.{name}").__all__
         assert not public or any(f'id="tapegrad.primitives.{n}"' in api for n in public), (
             f"the API reference shows nothing from tapegrad.primitives.{name}")
+
+
+def _modules_with_examples() -> list[str]:
+    import pkgutil
+
+    import tapegrad.compiler
+
+    import tapegrad
+
+    names = []
+    for root, pkg in ((tapegrad.__path__, "tapegrad"), (tapegrad.compiler.__path__,
+                                                         "tapegrad.compiler")):
+        for info in pkgutil.walk_packages(root, pkg + "."):
+            if not info.name.split(".")[-1].startswith("__"):
+                names.append(info.name)
+    return names
+
+
+@pytest.mark.parametrize("module", _modules_with_examples())
+def test_docstring_examples_run(module: str) -> None:
+    """The ``>>>`` examples in docstrings print what they say (as on the doc pages)."""
+    mod = importlib.import_module(module)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(mod, module):
+        runner.run(test)
+    assert runner.failures == 0, f"{module}: {runner.failures} docstring example(s) failed"

@@ -67,6 +67,15 @@ def test_repr_like_pytorch():
     assert repr(x - 5.6) == "tensor(-3.6000, grad_fn=<SubBackward1>)"
 
 
+@pytest.mark.parametrize("values", [
+    [[1.0, -2.5], [3.0, 4.0]], [1.2345, -20.5, 3e-5], [-1.0, 10.0, float("nan")],
+    [[-1.0, 2.0], [30.0, 4.0]], [0.1, -0.25],
+])
+def test_repr_aligns_columns_like_pytorch(values):
+    torch = pytest.importorskip("torch")
+    assert repr(tg.tensor(values)) == repr(torch.tensor(values))
+
+
 @pytest.mark.parametrize("expr, name", [
     (lambda x, y: x.square(), "PowBackward0"),
     (lambda x, y: x ** 2.0, "PowBackward0"),
