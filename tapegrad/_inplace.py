@@ -33,7 +33,7 @@ from ._state import _STATE
 from .node import _seq
 from .primitive import primitive
 from .primitives._util import needs
-from .primitives.index import normalize_index
+from .primitives.index import _complete, _is_mask, _numpy_style, normalize_index
 from .tensor import Tensor, _make
 
 __all__: list[str] = []
@@ -45,8 +45,45 @@ modified = False
 # -- x[idx] = v as a primitive: a copy of x with v written at idx --------------------
 def _setitem_impl(xp, x, v, idx):
     out = xp.asarray(x, copy=True)
-    out[idx] = v
-    return out
+    if _numpy_style(xp):
+        out[idx] = v
+        return out
+    return _array_api_setitem(xp, out, v, idx)
+
+
+def _array_api_setitem(xp, out, v, idx):
+    """``out[idx] = v`` on an array-API namespace: the index written out in full, and
+    one integer array (among full slices) written as a gather, the last repeat winning
+    as in NumPy (the array API assigns with basic indices and masks only)."""
+    idx = _complete(idx, out.ndim)
+    arrays = [k for k, i in enumerate(idx) if hasattr(i, "dtype") and not _is_mask(i)]
+    if not arrays and None not in idx:
+        out[idx] = v
+        return out
+    if len(arrays) != 1 or not all(i is Ellipsis or i == slice(None)
+                                   for k, i in enumerate(idx) if k != arrays[0]):
+        raise NotImplementedError(
+            f"setitem: the index {idx!r} needs NumPy's assignment semantics, which the "
+            f"{xp.__name__} namespace does not provide (it assigns with slices, masks and "
+            "one integer array among full slices); use NumPy or CuPy arrays for this")
+    k = arrays[0]
+    if Ellipsis in idx[:k]:
+        k = out.ndim - (len(idx) - k)
+    n, a = out.shape[k], idx[arrays[0]]
+    a = xp.reshape(a, (-1,))
+    a = xp.where(a < 0, a + n, a)
+    # last[i]: the last position j with a[j] == i (-1 where i is not written).
+    pos = xp.arange(a.shape[0], dtype=a.dtype, device=a.device)
+    hits = xp.reshape(xp.arange(n, dtype=a.dtype, device=a.device), (n, 1)) == a
+    last = xp.max(xp.where(hits, pos, xp.full_like(pos, -1)), axis=1) if a.shape[0] \
+        else xp.full((n,), -1, dtype=a.dtype, device=a.device)
+    target = out.shape[:k] + tuple(idx[arrays[0]].shape) + out.shape[k + 1:]
+    v = xp.asarray(v, dtype=out.dtype, device=out.device) if not hasattr(v, "shape") else v
+    vals = xp.reshape(xp.broadcast_to(v, target),
+                      out.shape[:k] + (a.shape[0],) + out.shape[k + 1:])
+    picked = xp.take(vals, xp.clip(last, 0, None), axis=k) if a.shape[0] else out
+    written = xp.reshape(last >= 0, (n,) + (1,) * (out.ndim - k - 1))
+    return xp.where(written, picked, out)
 
 
 def _setitem_vjp(g, x, v, idx):

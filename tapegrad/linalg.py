@@ -157,7 +157,7 @@ def matrix_power(a, n: int):
     if n < 0:
         a, n = inv(a), -n
     if n == 0:
-        return P.broadcast_to(P.eye(shape_of(a)[-1], dtype=a.dtype), shape_of(a))
+        return P.broadcast_to(P.eye(shape_of(a)[-1], dtype=a.dtype, like=a), shape_of(a))
     result = None
     while n:
         if n & 1:

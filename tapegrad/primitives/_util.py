@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend import NUMPY, backend_of, namespace_dtype
 from ..tensor import Tensor
 
 
@@ -56,3 +57,17 @@ def count(shape: tuple, axis: tuple | None) -> int:
 def data_of(a: Any) -> Any:
     """The array inside a tensor, or ``a`` itself."""
     return a.data if isinstance(a, Tensor) else a
+
+
+def constant_like(a: Any, like: Any) -> Any:
+    """``a``, a small NumPy constant computed from shapes (an index, a mask), as an array
+    of ``like``'s namespace on ``like``'s device; ``a`` itself when ``like`` is NumPy.
+
+    ``like`` is a tensor or an array. Index arrays must live where the array they index
+    lives: CuPy and the array API refuse a host index for a device array.
+    """
+    data = data_of(like)
+    be = backend_of(data)
+    if be is None or be is NUMPY:
+        return a
+    return be.xp.asarray(a, dtype=namespace_dtype(be.xp, a.dtype), device=data.device)

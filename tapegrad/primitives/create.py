@@ -12,7 +12,7 @@ import numpy as np
 import tapegrad.primitives as P
 
 from .. import _config
-from ..backend import backend_of, namespace_dtype
+from ..backend import backend_of, dtype_name, namespace_dtype
 from ..tensor import Tensor
 from ._util import data_of, shape_of
 
@@ -25,7 +25,7 @@ __all__ = [
 def _dtype(dtype, default=None):
     if dtype is None:
         return default if default is not None else _config.get_default_dtype()
-    return np.dtype(dtype)
+    return np.dtype(dtype_name(dtype))  # also another namespace's dtype object
 
 
 def _leaf(data, requires_grad: bool) -> Tensor:

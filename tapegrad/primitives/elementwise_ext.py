@@ -14,6 +14,7 @@ import numpy as np
 
 import tapegrad.primitives as P
 
+from ..backend import is_floating
 from ..primitive import primitive
 from ..tensor import Tensor
 from ._native import is_complex, native
@@ -164,7 +165,17 @@ isfinite_p = _unary("isfinite", "isfinite", None,
 
 
 def _round_impl(xp, x, decimals):
-    return xp.round(x) if decimals == 0 else native(xp, "round")(x, decimals=decimals)
+    if decimals == 0:
+        return xp.round(x)
+    if xp is np or "cupy" in xp.__name__:
+        return xp.round(x, decimals=decimals)
+    if not is_floating(x.dtype):
+        raise NotImplementedError(
+            f"round: decimals= on integers needs NumPy's round, which the {xp.__name__} "
+            "namespace does not provide; use NumPy or CuPy arrays for this operation")
+    # The array API's round has no decimals: scale, round and unscale, as NumPy does.
+    f = 10.0 ** abs(decimals)
+    return xp.round(x * f) / f if decimals > 0 else xp.round(x / f) * f
 
 
 round_p = primitive("round", _round_impl, None, elementwise=True)

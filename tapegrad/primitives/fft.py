@@ -9,9 +9,11 @@ cropping transpose into each other. A real input gets the real part of its cotan
 
 from __future__ import annotations
 
+import numpy as np
+
 import tapegrad.primitives as P
 
-from ..backend import NUMPY, backend_of
+from ..backend import NUMPY, backend_of, dtype_name, namespace_dtype
 from ..primitive import primitive
 from ._native import is_complex
 from ._util import data_of, norm_axis, shape_of
@@ -58,7 +60,7 @@ def _irfft_vjp(g, x, n, axis, norm):
     # when n is even), 2 otherwise, so X_k gets c_k * ifft(g)_k (same scale s).
     m = n // 2 + 1
     xp = (backend_of(data_of(g)) or NUMPY).xp
-    c = xp.full((m,), 2.0, dtype=data_of(g).dtype)
+    c = xp.full((m,), 2.0, dtype=data_of(g).dtype, device=data_of(g).device)
     c[0] = 1.0
     if n % 2 == 0:
         c[-1] = 1.0
@@ -67,8 +69,19 @@ def _irfft_vjp(g, x, n, axis, norm):
     return (_resize(gx, axis, shape_of(x)[axis]),)
 
 
+def _complex_input(xp, x):
+    """Real ``x`` as complex: NumPy and CuPy accept real input to ``fft``, ``ifft`` and
+    ``irfft``, the array API wants it complex (the same precision, the same result)."""
+    if xp is np or is_complex(x):
+        return x
+    return xp.astype(x, namespace_dtype(xp, "complex64" if dtype_name(x.dtype) == "float32"
+                                        else "complex128"))
+
+
 def _impl(name):
     def impl(xp, x, n, axis, norm):
+        if name != "rfft":
+            x = _complex_input(xp, x)
         return getattr(xp.fft, name)(x, n=n, axis=axis, norm=norm)
 
     return impl

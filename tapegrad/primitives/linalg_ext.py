@@ -45,8 +45,9 @@ def _sym(x):
 
 
 def _eye_like(x, n):
-    xp = (backend_of(data_of(x)) or NUMPY).xp
-    return xp.eye(n, dtype=data_of(x).dtype)
+    """An ``n x n`` identity of ``x``'s dtype, namespace and device (a constant)."""
+    d = data_of(x)
+    return (backend_of(d) or NUMPY).xp.eye(n, dtype=d.dtype, device=d.device)
 
 
 def _col(v):
@@ -107,7 +108,8 @@ def _adjugate_impl(xp, a):
     # exact at singular matrices (the cofactor matrix JAX differentiates det with).
     u, s, vt = xp.linalg.svd(a)
     n = s.shape[-1]
-    others = xp.where(xp.eye(n, dtype=bool), xp.ones_like(s)[..., None, :], s[..., None, :])
+    diag = xp.eye(n, dtype=xp.bool, device=s.device)
+    others = xp.where(diag, xp.ones_like(s)[..., None, :], s[..., None, :])
     p = xp.prod(others, axis=-1)
     sign = xp.linalg.det(u) * xp.linalg.det(vt)
     return sign[..., None, None] * xp.matmul(xp.matrix_transpose(vt) * p[..., None, :],
@@ -197,7 +199,8 @@ def _eig_vjp(g, a, out):
     s = P.sum(gv * v, axis=-2)  # the cotangent that reaches c_j (up to its Re/Im split)
     k = P.argmax(P.abs(v), axis=-2, keepdims=True)
     xp = (backend_of(data_of(v)) or NUMPY).xp
-    at_k = P.equal(xp.reshape(xp.arange(n), (n, 1)), k)  # at_k[i, j]: i == k_j
+    rows = xp.reshape(xp.arange(n, dtype=data_of(k).dtype, device=data_of(k).device), (n, 1))
+    at_k = P.equal(rows, k)  # at_k[i, j]: i == k_j
     v_k = P.real(P.take_along_axis(v, k, -2))
     gu = (gv - P.conj(v) * _row(P.real(s))
           - 1j * P.where(at_k, P.imag(_row(s)) / v_k, 0.0))

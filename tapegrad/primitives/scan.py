@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 import tapegrad.primitives as P
 
 from ..backend import NUMPY, backend_of
 from ..primitive import primitive
 from ._native import native
-from ._util import data_of, norm_axis, shape_of
+from ._util import constant_like, data_of, norm_axis, shape_of
 
 __all__ = [
     "argmax", "argmin", "argpartition", "argsort", "cumprod", "cumsum", "cumulative_prod",
@@ -34,8 +36,7 @@ def _cumprod_vjp(g, x, axis):
     xm = P.moveaxis(x, axis, -1)
     gm = P.moveaxis(g, axis, -1)
     n = shape_of(xm)[-1]
-    xp = (backend_of(data_of(x)) or NUMPY).xp
-    rows = P.where(xp.eye(n, dtype=bool), 1.0, P.expand_dims(xm, -2))
+    rows = P.where(constant_like(np.eye(n, dtype=bool), x), 1.0, P.expand_dims(xm, -2))
     partial = P.triu(P.cumprod(rows, axis=-1))
     gx = P.sum(partial * P.expand_dims(gm, -2), axis=-1)
     return (P.moveaxis(gx, -1, axis),)
@@ -67,8 +68,9 @@ def cumprod(x, axis=None):
 def _with_initial(y, axis, identity):
     shp = list(shape_of(y))
     shp[axis] = 1
-    xp = (backend_of(data_of(y)) or NUMPY).xp
-    first = xp.full(tuple(shp), identity, dtype=data_of(y).dtype)
+    d = data_of(y)
+    first = (backend_of(d) or NUMPY).xp.full(tuple(shp), identity, dtype=d.dtype,
+                                             device=d.device)
     return P.concatenate([first, y], axis=axis)
 
 

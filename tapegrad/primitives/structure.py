@@ -13,9 +13,9 @@ import numpy as np
 
 import tapegrad.primitives as P
 
-from ..backend import NUMPY, backend_of
+from ..backend import NUMPY, backend_of, to_numpy
 from ..primitive import primitive
-from ._util import data_of, norm_axis, shape_of
+from ._util import constant_like, data_of, norm_axis, shape_of
 from .index import read_values
 
 __all__ = [
@@ -36,6 +36,13 @@ def _ndim(x) -> int:
     return len(shape_of(x))
 
 
+def _numpy_indexing(x) -> bool:
+    """Whether ``x``'s library indexes with several integer arrays and scatter-adds their
+    gradient (NumPy, CuPy); the array API only takes one integer array along one axis."""
+    be = backend_of(data_of(x))
+    return be is None or be.name in ("numpy", "cupy")
+
+
 def _along(axis: int, nd: int, idx) -> tuple:
     """An index that applies ``idx`` to ``axis`` and keeps the other axes."""
     return (slice(None),) * axis + (idx,) + (slice(None),) * (nd - axis - 1)
@@ -51,9 +58,15 @@ def diagonal(x, offset: int = 0, axis1: int = 0, axis2: int = 1):
     moved = P.moveaxis(x, (a1, a2), (-2, -1))
     rows, cols = shape_of(moved)[-2:]
     n = max(0, min(rows - max(0, -offset), cols - max(0, offset)))
-    r = np.arange(n) + max(0, -offset)
-    c = np.arange(n) + max(0, offset)
-    return P.getitem(moved, (Ellipsis, r, c))
+    if _numpy_indexing(x):
+        r = constant_like(np.arange(n) + max(0, -offset), x)
+        c = constant_like(np.arange(n) + max(0, offset), x)
+        return P.getitem(moved, (Ellipsis, r, c))
+    # Elsewhere a mask picks the diagonal and a sum reads it out of each row (no gather
+    # with two index arrays, whose gradient would need a scatter-add).
+    mask = constant_like(np.eye(rows, cols, k=offset, dtype=bool), x)
+    per_row = P.sum(P.where(mask, moved, 0.0), axis=-1)
+    return P.getitem(per_row, (Ellipsis, slice(max(0, -offset), max(0, -offset) + n)))
 
 
 def diag(v, k: int = 0):
@@ -64,8 +77,14 @@ def diag(v, k: int = 0):
     if len(shp) != 1:
         raise ValueError("diag: input must be 1-D or 2-D")
     n = shp[0] + abs(k)
-    idx = np.arange(shp[0])
-    return P.index_add_into(v, (n, n), (idx + max(0, -k), idx + max(0, k)))
+    if _numpy_indexing(v):
+        idx = np.arange(shp[0])
+        return P.index_add_into(v, (n, n), (constant_like(idx + max(0, -k), v),
+                                            constant_like(idx + max(0, k), v)))
+    # Element i lands in row i (k >= 0) or column i (k < 0) of the k-th diagonal.
+    mask = constant_like(np.eye(n, k=k, dtype=bool), v)
+    padded = P.pad(v, [(0, abs(k))])
+    return P.where(mask, P.expand_dims(padded, 1 if k >= 0 else 0), 0.0)
 
 
 def trace(x, offset: int = 0, axis1: int = 0, axis2: int = 1):
@@ -74,11 +93,10 @@ def trace(x, offset: int = 0, axis1: int = 0, axis2: int = 1):
 
 
 def _triangle(x, k: int, lower: bool):
-    xp = _xp(x)
     rows, cols = shape_of(x)[-2:]
-    i = xp.reshape(xp.arange(rows), (rows, 1))
-    j = xp.reshape(xp.arange(cols), (1, cols))
-    mask = (j <= i + k) if lower else (j >= i + k)
+    i = np.arange(rows).reshape(rows, 1)
+    j = np.arange(cols).reshape(1, cols)
+    mask = constant_like((j <= i + k) if lower else (j >= i + k), x)
     return P.where(mask, x, 0.0)
 
 
@@ -189,8 +207,11 @@ def repeat(x, repeats, axis=None):
         y = P.expand_dims(x, axis + 1)
         y = P.broadcast_to(y, shp[:axis + 1] + (r,) + shp[axis + 1:])
         return P.reshape(y, shp[:axis] + (shp[axis] * r,) + shp[axis + 1:])
-    idx = np.repeat(np.arange(shp[axis]), np.asarray(data_of(repeats)))
-    return P.getitem(x, _along(axis, len(shp), idx))
+    # The counts decide the result's shape: they are read on the host.
+    counts = to_numpy(read_values(repeats)) if hasattr(data_of(repeats), "shape") \
+        else np.asarray(repeats)
+    idx = np.repeat(np.arange(shp[axis]), counts)
+    return P.getitem(x, _along(axis, len(shp), constant_like(idx, x)))
 
 
 def _pad_widths(pad_width, nd: int) -> list[tuple[int, int]]:
@@ -212,8 +233,8 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
         inner = tuple(slice(a, a + n) for n, (a, _) in zip(shp, widths))
         out = P.index_add_into(x, new, inner)
         if constant_values != 0:
-            xp = _xp(x)
-            fill = xp.full(new, float(constant_values), dtype=data_of(x).dtype)
+            d = data_of(x)
+            fill = _xp(x).full(new, float(constant_values), dtype=d.dtype, device=d.device)
             fill[inner] = 0
             out = out + fill
         return out
@@ -222,15 +243,17 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
     for axis, (n, w) in enumerate(zip(shp, widths)):
         if w != (0, 0):
             # Which source element each padded position copies: NumPy pads the indices.
-            x = P.getitem(x, _along(axis, len(shp), np.pad(np.arange(n), w, mode=mode)))
+            src = constant_like(np.pad(np.arange(n), w, mode=mode), x)
+            x = P.getitem(x, _along(axis, len(shp), src))
     return x
 
 
 # -- gathering ----------------------------------------------------------------------
 def take(x, indices, axis=None):
     """Elements at ``indices`` along ``axis`` (of the flattened array by default)."""
-    idx = np.asarray(read_values(indices)) if not hasattr(indices, "__array_namespace__") \
-        else read_values(indices)
+    idx = read_values(indices)
+    if not hasattr(idx, "__array_namespace__"):  # a list or a number
+        idx = constant_like(np.asarray(idx), x)
     if axis is None:
         return P.getitem(P.ravel(x), idx)
     nd = _ndim(x)
@@ -254,7 +277,7 @@ def take_along_axis(x, indices, axis):
             full.append(idx)
         else:
             ones = tuple(n if k == d else 1 for k in range(len(shp)))
-            full.append(xp.reshape(xp.arange(n), ones))
+            full.append(xp.reshape(xp.arange(n, device=idx.device), ones))
     return P.getitem(x, tuple(full))
 
 
@@ -386,7 +409,10 @@ def diff(x, n: int = 1, axis: int = -1, prepend=None, append=None):
                 continue
             shp = list(shape_of(x))
             shp[axis] = 1
-            v = P.broadcast_to(v, tuple(shp)) if _ndim(v) == 0 else v
+            if isinstance(v, (int, float, complex, np.generic)):  # NumPy's dtype for it
+                v = P.full(tuple(shp), v, dtype=np.asarray(v).dtype, like=x)
+            elif _ndim(v) == 0:
+                v = P.broadcast_to(v, tuple(shp))
             parts.insert(0 if side == 0 else len(parts), v)
         x = P.concatenate(parts, axis=axis)
     for _ in range(n):
