@@ -72,7 +72,7 @@ def _onto_diagonals(r, unique: str, sub: str, sizes: dict):
             continue
         new = next(free)
         target.append(new)
-        eyes.append(xp.eye(sizes[c], dtype=r.dtype))
+        eyes.append(xp.eye(sizes[c], dtype=r.dtype, device=data_of(r).device))
         eye_subs.append(c + new)
     spec = ",".join([unique, *eye_subs]) + "->" + "".join(target)
     return P.einsum(spec, r, *eyes)

@@ -201,7 +201,9 @@ def _eig_vjp(g, a, out):
     xp = (backend_of(data_of(v)) or NUMPY).xp
     rows = xp.reshape(xp.arange(n, dtype=data_of(k).dtype, device=data_of(k).device), (n, 1))
     at_k = P.equal(rows, k)  # at_k[i, j]: i == k_j
-    v_k = P.real(P.take_along_axis(v, k, -2))
+    # Row k_j of each column, read through the mask (a gather by k would need a
+    # scatter-add for its gradient, which the array API lacks).
+    v_k = P.real(P.sum(P.where(at_k, v, 0.0), axis=-2, keepdims=True))
     gu = (gv - P.conj(v) * _row(P.real(s))
           - 1j * P.where(at_k, P.imag(_row(s)) / v_k, 0.0))
     vt = _mT(v)
