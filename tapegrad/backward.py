@@ -152,9 +152,9 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, gradient]
     captured: dict[tuple, Any] = {}
     node_grads: dict = {}  # node -> gradient (a list for multi-output)
-    # Nodes holding a gradient, as (-seq, node): popping the largest seq first visits a
-    # node only after every reachable node that used its outputs (those were recorded
-    # later), so one sweep both discovers and orders the graph.
+    # Nodes holding a gradient. A heap of nodes pops the newest first (see Node.__lt__),
+    # so a node is visited only after every reachable node that used its outputs (those
+    # were recorded later): one sweep both discovers and orders the graph.
     heap: list = []
     token = set_state(grad_enabled=create_graph)
     try:
@@ -166,7 +166,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
         anomaly = _STATE.get().anomaly is True  # "sites" only records where
         pop = node_grads.pop
         while heap:
-            node = heappop(heap)[1]
+            node = heappop(heap)
             g = pop(node)
             args = node.args
             if args is None:
@@ -209,7 +209,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                     prev = node_grads.get(n)
                     if prev is None:
                         node_grads[n] = ga
-                        heappush(heap, (-n.seq, n))
+                        heappush(heap, n)
                     else:
                         node_grads[n] = prev + ga
             if not retain_graph:
@@ -269,7 +269,7 @@ def _accumulate(node_grads: dict, heap: list, node, idx: int, g) -> None:
     """Add ``g`` to the gradient of output ``idx`` of ``node``; queue a node seen first."""
     prev = node_grads.get(node)
     if prev is None:
-        heappush(heap, (-node.seq, node))
+        heappush(heap, node)
     if node.prim.multiple_results:
         if prev is None:
             prev = node_grads[node] = [None] * len(node.out)

@@ -40,6 +40,10 @@ class Node:
         self.retained = None  # {output index: weakref to tensor} for retain_grad()
         self.site = None  # "file:line" of the recording call, under detect_anomaly
 
+    def __lt__(self, other: Node) -> bool:
+        # "Comes first in the backward sweep": newer records first (heapq pops the least).
+        return self.seq > other.seq
+
     def name(self) -> str:
         """PyTorch-style name, e.g. ``"MulBackward1"``."""
         if self.variant is None:

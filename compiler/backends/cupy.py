@@ -64,7 +64,7 @@ CUDA = {
     "sinh": "sinh({0})",
     "cosh": "cosh({0})",
     "tanh": "tanh({0})",
-    "tanh_grad": "{0} * (1 - {1} * {1})",
+    "tanh_grad": "{0} - {0} * {1} * {1}",
     "sign": "({T})(({0} > 0) - ({0} < 0))",
     "identity": "{0}",
     "astype": "({T}){0}",
