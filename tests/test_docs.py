@@ -155,3 +155,45 @@ def test_docstring_examples_run(module: str) -> None:
     for test in finder.find(mod, module):
         runner.run(test)
     assert runner.failures == 0, f"{module}: {runner.failures} docstring example(s) failed"
+
+
+def _renumber_values(source: str) -> str:
+    """``v23``-style names numbered in order of first appearance (codegen's own numbers
+    depend on the order values were traced in)."""
+    names: dict[str, str] = {}
+    return re.sub(r"\bv\d+\b", lambda m: names.setdefault(m.group(0), f"v{len(names)}"),
+                  source)
+
+
+def test_compiler_page_shows_the_current_stages() -> None:
+    """docs/compiler.md's printed IR stages and program are what the compiler produces."""
+    import numpy as np
+    from tapegrad.compiler.ir import pp_graph
+
+    import tapegrad as tg
+
+    def loss(w, x, y):
+        p = tg.tanh(x @ w)
+        return ((p - y) ** 2).mean()
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((3, 1)).astype(np.float32)
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    y = rng.standard_normal((4, 1)).astype(np.float32)
+    fast = tg.compile(tg.grad(loss))
+    fast(w, x, y)
+    stages = list(fast.latest().info["optimized"].stages)
+    blocks = re.findall(r"```text\n(.*?)```", (DOCS / "compiler.md").read_text(), re.S)
+    shown = [b for b in blocks if re.match(r"-- \w+ \(\d+ eqns\) --", b)]
+    assert shown, "docs/compiler.md prints no stages"
+    for block in shown:
+        name = block.split()[1]
+        while stages and stages[0].name != name:
+            stages.pop(0)
+        assert stages, f"docs/compiler.md shows a stage {name!r} the compiler did not run"
+        s = stages.pop(0)
+        want = f"-- {s.name} ({len(s.graph.eqns)} eqns) --\n{pp_graph(s.graph, renumber=True)}"
+        assert block.strip() == want.strip(), f"docs/compiler.md: stage {name} is stale"
+    source = [b for b in blocks if b.startswith("def _make_program")]
+    assert len(source) == 1
+    assert _renumber_values(source[0].strip()) == _renumber_values(fast.source.strip())

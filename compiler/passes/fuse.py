@@ -122,7 +122,7 @@ def _groups(eqns: tuple) -> list[list[int]]:
 def _kernel_eqn(eqns: tuple, idx: list, read_outside: set) -> Eqn | None:
     """The fused equation of a group, or None if nothing of it is read outside."""
     group = [eqns[i] for i in idx]
-    made = {o for e in group for o in e.outputs}
+    made = {o: None for e in group for o in e.outputs}  # ordered: stable numbering
     outs = [o for e in group for o in e.outputs if o in read_outside]
     if not outs:
         return None

@@ -191,6 +191,7 @@ RULES = IDENTITY_RULES + [
     # -- accurate forms
     ("log", _log_of_one_plus),  # log(1+x) -> log1p(x)
     ("subtract", lambda m, x, y: m.emit("expm1", m.src(x, "exp", 0)) if _is(m, y, 1) else None),  # exp(x)-1 -> expm1(x)  # noqa: E501
+    ("tanh_grad", lambda m, g, y: m.emit("subtract", g, m.emit("multiply", m.emit("multiply", g, y), y))),  # tanh_grad(g, y) -> g - g*y*y: ufuncs that fusion chains through out=  # noqa: E501
     # -- division by a constant
     ("divide", _divide_by_constant),  # x/c -> x*(1/c)
     # -- shape no-ops
