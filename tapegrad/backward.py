@@ -184,12 +184,11 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                         captured[(id(node), i)] = gi
                 if id(node) not in useful:
                     continue  # a captured source with no other source behind it
-            if not prim.saves_output:
-                results = prim.vjp(g, *args, **node.params)
-            elif multi:
-                results = prim.vjp(tuple(g), *args, out=_outputs(node), **node.params)
+            if prim.saves_output:
+                results = prim.vjp(tuple(g) if multi else g, *args, out=_outputs(node),
+                                   **node.params)
             else:
-                results = prim.vjp(g, *args, out=_make(node.out, node, 0, True), **node.params)
+                results = prim.vjp(g, *args, **node.params)
             if anomaly:
                 _check_finite(node, results)
             for a, ga in zip(args, results):
@@ -307,9 +306,11 @@ def _visit_output(node, idx: int, g):
     return g
 
 
-def _outputs(node) -> tuple:
-    """The saved outputs of a multi-output node, as tensors its VJP can record on."""
-    return tuple(_make(o, node, i, True) for i, o in enumerate(node.out))
+def _outputs(node):
+    """The saved output(s) of ``node`` as tensors its VJP can record on."""
+    if node.prim.multiple_results:
+        return tuple(_make(o, node, i, True) for i, o in enumerate(node.out))
+    return _make(node.out, node, 0, True)
 
 
 def _store_leaf_grad(leaf: Tensor, g: Tensor, create_graph: bool) -> None:

@@ -196,8 +196,7 @@ _NUMBER_TYPES = frozenset((bool, int, float, complex))
 def scalar_variant(args: tuple) -> int:
     """PyTorch's overload numbering for binary arithmetic: 1 when an operand is a number."""
     for a in args:
-        t = type(a)
-        if t is float or t is int or t in _NUMBER_TYPES or isinstance(a, (int, float, complex)):
+        if type(a) in _NUMBER_TYPES or isinstance(a, (int, float, complex)):
             return 1
     return 0
 

@@ -69,7 +69,7 @@ tanh_p = _unary("tanh", "tanh", lambda g, x, out: (tanh_grad_p.bind(g, out),),
 
 # tanh's VJP ``g * (1 - y**2)`` as one primitive, like PyTorch's ``tanh_backward``: the
 # eager backward pays one dispatch for it instead of three. Its own VJP keeps
-# higher-order gradients exact, and the compiler fuses it like any elementwise op.
+# higher-order gradients exact; the compiler's simplify pass writes it back as ufuncs.
 def _tanh_grad_vjp(gbar, g, y):
     return (tanh_grad_p.bind(gbar, y) if needs(g) else None,
             gbar * g * y * -2.0 if needs(y) else None)
