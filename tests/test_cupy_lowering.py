@@ -1,11 +1,13 @@
 """The CuPy lowering without CuPy: generated CUDA source and the programs around it.
 
 Kernel sources are checked as text (C expressions, parameter lists, dtypes), and also
-*run*: a small translator turns the generated C back into NumPy so each kernel's values
-are compared with the group's reference semantics. Whole programs are generated with
-stand-in kernel builders that run that translation, so argument order, constants and
-reduction wiring are checked too. Only building real ``cupy`` kernels needs a GPU
-(tests/test_cupy.py).
+*run*: :mod:`cuda_host` compiles them with the host C++ compiler, so each kernel runs
+with C's own conversion rules and its values are compared with NumPy's. Every template
+is run over every dtype combination NumPy accepts (:mod:`cuda_cases`). Whole programs
+are generated with stand-in kernel builders that run those compiled sources, so
+argument order, constants and reduction wiring are checked too. Building real ``cupy``
+kernels needs CuPy (tests/test_cupy_nvcc.py compiles them without a GPU) and running
+them needs a GPU (tests/test_cupy.py).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import re
 
 import numpy as np
 import pytest
+from cuda_cases import assert_matches, template_cases
+from cuda_host import CXX, host_kernels
 from tapegrad.compiler.backends import lowering_for_namespace
 from tapegrad.compiler.backends.cupy import (
     CUDA,
+    CUDA_INTEGER,
     CupyLowering,
     FusedReduction,
     KernelSource,
@@ -30,56 +35,18 @@ from tapegrad.compiler.ir import FusedKernel
 
 import tapegrad as tg
 from tapegrad.primitive import registry
+from tapegrad.pytree import tree_leaves, tree_map
 
-# -- a translator from the generated C back to NumPy --------------------------------------
-_NP_TYPES = {"float": np.float32, "double": np.float64, "bool": np.bool_,
-             "long long": np.int64, "int": np.int32}
-_FUNCS = {"sin": np.sin, "cos": np.cos, "tan": np.tan, "exp": np.exp, "expm1": np.expm1,
-          "log": np.log, "log1p": np.log1p, "sqrt": np.sqrt, "tanh": np.tanh,
-          "sinh": np.sinh, "cosh": np.cosh, "asin": np.arcsin, "atan": np.arctan,
-          "atan2": np.arctan2, "pow": np.power, "fabs": np.abs, "isnan": np.isnan,
-          "max": np.maximum, "where": np.where, "logical_not": np.logical_not}
-_CAST = "|".join(sorted(map(re.escape, _NP_TYPES), key=len, reverse=True))
-
-
-def c_to_numpy(expr: str) -> str:
-    """Python for one generated C expression (the subset the templates produce)."""
-    if " ? " in expr:  # one top-level ternary per template
-        cond, rest = expr.split(" ? ", 1)
-        a, b = rest.split(" : ", 1)
-        return f"where({c_to_numpy(cond)}, {c_to_numpy(a)}, {c_to_numpy(b)})"
-    expr = re.sub(rf"\(({_CAST})\)\(", lambda m: f"cast_{m[1].replace(' ', '_')}(", expr)
-    expr = re.sub(rf"\(({_CAST})\)([\w.]+)",
-                  lambda m: f"cast_{m[1].replace(' ', '_')}({m[2]})", expr)
-    expr = expr.replace("&&", "&").replace("||", "|")
-    return re.sub(r"!(?!=)(\w+)", r"logical_not(\1)", expr)
-
-
-def _caster(t):
-    return lambda v: np.asarray(v).astype(t)
+needs_cxx = pytest.mark.skipif(CXX is None, reason="no C++ compiler to run kernel "
+                               "sources on the host")
 
 
 def run_kernel(src, *args):
-    """Evaluate a KernelSource's operation on NumPy arrays (broadcast like CuPy)."""
-    names = [p.split()[-1] for p in src.in_params.split(", ") if p]
-    env = dict(_FUNCS)
-    env.update({f"cast_{k.replace(' ', '_')}": _caster(t) for k, t in _NP_TYPES.items()})
-    shape = np.broadcast_shapes(*[np.shape(a) for a in args])
-    env.update({n: np.broadcast_to(a, shape) for n, a in zip(names, args)})
-    outs = {}
+    """Run one KernelSource, compiled for the host, on NumPy arrays."""
+    (fn,) = host_kernels([src])
     with np.errstate(all="ignore"):
-        for line in src.operation.splitlines():
-            lhs, rhs = line.rstrip(";").split(" = ", 1)
-            target = lhs.split()[-1]
-            value = eval(c_to_numpy(rhs), env)  # noqa: S307 - our own generated text
-            if lhs.split()[0] in _NP_TYPES or lhs.startswith("long long"):
-                ctype = lhs.rsplit(" ", 1)[0]
-                value = np.asarray(value).astype(_NP_TYPES[ctype])
-            env[target] = value
-            if target.startswith("o"):
-                outs[int(target[1:])] = value
-    dtypes = [p.split()[0] for p in src.out_params.split(", ")]
-    return tuple(np.asarray(outs[k]).astype(d) for k, d in enumerate(dtypes))
+        out = fn(*args)
+    return out if isinstance(out, tuple) else (out,)
 
 
 # -- fixtures: compiled graphs with fused groups --------------------------------------------
@@ -128,11 +95,33 @@ def test_mixed_dtype_kernel_source_text():
     assert src.in_params == "float32 i0, float64 i1, float64 i2"
     assert src.out_params == "float64 o0"
     op = src.operation
-    assert "bool t0 = i0 > ((float)0.5);" in op
-    assert "((i0 > i1) || isnan(i0)) ? (double)i0 : (double)i1" in op
-    assert " ? (double)t1 : (double)t2;" in op  # where: both branches in the result type
+    assert "bool t0 = i0 > ((float)0.5);" in op  # float32 vs a weak 0.5: in float32
+    # maximum(float32, float64) computes in double: the float32 operand is cast
+    assert "(((double)i0) > i1 || isnan(((double)i0))) ? ((double)i0) : i1" in op
+    assert " ? t1 : ((double)t2);" in op  # where: both branches in the result type
     (abs_pow,) = [s for name, s in srcs.items() if "abs" in name]
-    assert "fabs(i0)" in abs_pow.operation and "pow((double)" in abs_pow.operation
+    assert "fabs(i0)" in abs_pow.operation and "pow(t0, ((double)1.5))" in abs_pow.operation
+
+
+def test_operands_are_cast_to_the_type_numpy_computes_in():
+    def ops(x, y):
+        return x / y + x * 2.5, (x >= 2.5) & (x < y)
+
+    (a, b) = (np.arange(1, 7), np.arange(2, 8))
+    ops_src = [kernel_source(e.prim.body) for e in _groups(_graph(ops, a, b))]
+    text = "\n".join(s.operation for s in ops_src)
+    assert "((double)i0) / ((double)i1)" in text  # true division, not C's integer one
+    assert "((double)i0) * ((double)2.5)" in text  # 2.5 stays 2.5 next to int64
+    assert "((double)i0) >= ((double)2.5)" in text  # compared in float64, as NumPy does
+    assert "i0 < i1" in text  # same dtype: no cast
+
+
+def test_integer_results_use_integer_templates():
+    src = kernel_source(_groups(_graph(lambda x: tg.abs(x) * 3 - tg.sign(x),
+                                       np.arange(-3, 3)))[0].prim.body)
+    assert "(i0 < 0) ? -i0 : i0" in src.operation  # not fabs, which is for floats
+    assert "isnan" not in src.operation
+    assert CUDA_INTEGER["power"] is None  # NumPy's integer power is not fused
 
 
 def test_unsupported_dtype_or_primitive_is_not_fused():
@@ -140,7 +129,28 @@ def test_unsupported_dtype_or_primitive_is_not_fused():
     assert kernel_source(group.prim.body) is None
 
 
-# -- the C, evaluated -----------------------------------------------------------------------
+# -- the C, evaluated ---------------------------------------------------------------------
+_CASES = template_cases()
+
+
+@needs_cxx
+@pytest.mark.parametrize("name", sorted(CUDA))
+def test_template_gives_numpys_values_on_every_dtype(name):
+    cases = [c for c in _CASES if c.id.startswith(name + "(")]
+    assert cases, name
+    srcs = [(c, kernel_source(c.body, f"k{i}")) for i, c in enumerate(cases)]
+    fused = [(c, s) for c, s in srcs if s is not None]
+    for (case, _), fn in zip(fused, host_kernels([s for _, s in fused])):
+        with np.errstate(all="ignore"):
+            assert_matches(case, fn(*case.inputs))
+    for case, src in srcs:
+        if src is None:  # falls back to the array-API lowering; only for these reasons
+            out = np.dtype(case.body.outputs[0].dtype)
+            integer_power = out.kind in "biu" and CUDA_INTEGER.get(name, "") is None
+            assert out == np.float16 or integer_power or case.id.endswith(",-1)"), case.id
+
+
+@needs_cxx
 @pytest.mark.parametrize("case", ["workload_grad", "mixed", "mixed_grad"])
 def test_generated_c_computes_the_group(case):
     rng = np.random.default_rng(0)
@@ -195,35 +205,55 @@ class _ElementwiseStandIn:
 
 
 class _ReductionStandIn:
+    """``cupy.ReductionKernel``'s meaning, with its C parts compiled for the host: map
+    each element (the preamble's function), sum in the output type, then post-map."""
+
     def __init__(self, parts):
-        self.parts = parts
+        in_p, out_p, map_e, reduce_e, post, ident, preamble, name, _ = parts
+        assert (reduce_e, ident) == ("a + b", "0")
+        out_t = out_p.split()[0]
+        mapper = KernelSource(f"{name}_map", in_p, f"{out_t} m", f"m = {map_e};", ())
+        poster = KernelSource(f"{name}_post", f"{out_t} a", out_p, f"{post};", ())
+        self.map, self.post = host_kernels([mapper, poster], preamble=preamble)
 
     def __call__(self, *args, axis=None, keepdims=False):
-        in_p, out_p, map_e, _, post, _, preamble, name, consts = self.parts
-        body = preamble.split("{\n", 1)[1].rsplit("\n}", 1)[0].replace("return ", "o0 = ")
-        mapped = run_kernel(KernelSource(name, in_p, out_p, body, consts), *args)[0]
-        total = np.sum(mapped, axis=axis, keepdims=keepdims)
-        return (total / (mapped.size // max(1, total.size)) if "/" in post else total
-                ).astype(out_p.split()[0])
+        with np.errstate(all="ignore"):
+            return self.post(np.sum(self.map(*args), axis=axis, keepdims=keepdims))
 
 
-@pytest.mark.parametrize("model", ["workload", "workload_grad", "mean_axis"])
+@needs_cxx
+def _mlp_loss(W, b, X):
+    z = tg.tanh(X @ W + b)
+    return -tg.sum((z - tg.logsumexp(z, axis=1, keepdims=True))[:, 0]) / X.shape[0]
+
+
+@pytest.mark.parametrize("model", ["workload", "workload_grad", "mean_axis", "mlp_grad"])
 def test_program_with_kernels_matches_numpy(model):
     rng = np.random.default_rng(2)
     x = rng.uniform(-2, 2, (5, 6)).astype(np.float32)
-    fn = {"workload": workload, "workload_grad": tg.grad(workload),
-          "mean_axis": lambda a: tg.mean(tg.tanh(a) * a + 0.5, axis=0)}[model]
+    mlp = [rng.standard_normal(s).astype(np.float32) for s in [(6, 3), (3,), (5, 6)]]
+    fn, args = {"workload": (workload, [x]), "workload_grad": (tg.grad(workload), [x]),
+                "mean_axis": (lambda a: tg.mean(tg.tanh(a) * a + 0.5, axis=0), [x]),
+                "mlp_grad": (tg.grad(_mlp_loss, argnums=(0, 1)), mlp)}[model]
     c = tg.compile(fn)
-    want = c(x).numpy()
+    want = tree_map(lambda t: t.numpy(), c(*args))
     low = CupyLowering(np, None, elementwise_kernel=_ElementwiseStandIn,
                        reduction_kernel=_ReductionStandIn)
     prog = generate(c.graph, low, name="program")
-    got = prog.fn(x)[0]
-    np.testing.assert_allclose(np.asarray(got), want, rtol=2e-5)
+    got = prog.fn(*args)
+    for g, w in zip(got, tree_leaves(want)):
+        np.testing.assert_allclose(np.asarray(g), w, rtol=2e-5, atol=1e-7)
     assert any("cupy.ElementwiseKernel" in n or "cupy.ReductionKernel" in n
                for n in prog.notes), prog.notes
-    if model != "workload_grad":
+    if model in ("workload", "mean_axis"):
         assert any("cupy.ReductionKernel" in n for n in prog.notes)
+    if model == "mlp_grad":  # a group with an array constant (the 1/batch scale)
+        assert any(re.search(r"\bk0\b", e.in_params) for e in _built_sources(c.graph))
+
+
+def _built_sources(graph):
+    return [kernel_source(e.prim.body) for e in _groups(graph)
+            if kernel_source(e.prim.body) is not None]
 
 
 def test_cupy_backend_picks_the_cupy_lowering():

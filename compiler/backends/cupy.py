@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..ir import Eqn, FusedKernel, Graph, Var
+from ..ir import Eqn, FusedKernel, Graph, Lit, Var
 from .array_api import ArrayAPILowering
 
 #: NumPy dtype name -> CUDA C type. Other dtypes (complex, float16) are not fused.
@@ -35,19 +35,23 @@ C_TYPES = {
     "float64": "double",
 }
 
-#: Primitive -> CUDA C expression over its inputs ``{0}, {1}, {2}``; ``{T}`` is the C
-#: type of the result. NaN handling follows NumPy (maximum/minimum propagate NaN).
+#: Primitive -> CUDA C expression over its operands ``{0}, {1}, {2}``; ``{T}`` is the C
+#: type of the result. Operands arrive already cast to the type NumPy's ufunc loop
+#: computes in (see :func:`kernel_source`), so C's own conversions never decide a
+#: result. NaN handling follows NumPy (maximum/minimum propagate NaN, sign(NaN) is NaN).
 CUDA = {
     # -- arithmetic
     "add": "{0} + {1}",
     "subtract": "{0} - {1}",
     "multiply": "{0} * {1}",
     "divide": "{0} / {1}",
-    "power": "pow(({T}){0}, ({T}){1})",
-    "maximum": "(({0} > {1}) || isnan({0})) ? ({T}){0} : ({T}){1}",
-    "minimum": "(({0} < {1}) || isnan({0})) ? ({T}){0} : ({T}){1}",
-    "arctan2": "atan2(({T}){0}, ({T}){1})",
-    "logaddexp": "max({0}, {1}) + log1p(exp(-fabs(({T}){0} - ({T}){1})))",
+    "power": "pow({0}, {1})",
+    "maximum": "({0} > {1} || isnan({0})) ? {0} : {1}",
+    "minimum": "({0} < {1} || isnan({0})) ? {0} : {1}",
+    "arctan2": "atan2({0}, {1})",
+    # NumPy's logaddexp returns x + log(2) for equal arguments (so -inf, -inf is -inf).
+    "logaddexp": ("({0} == {1}) ? {0} + ({T})0.6931471805599453"
+                  " : max({0}, {1}) + log1p(exp(-fabs({0} - {1})))"),
     # -- unary
     "negative": "-{0}",
     "abs": "fabs({0})",
@@ -65,11 +69,11 @@ CUDA = {
     "cosh": "cosh({0})",
     "tanh": "tanh({0})",
     "tanh_grad": "{0} - {0} * {1} * {1}",
-    "sign": "({T})(({0} > 0) - ({0} < 0))",
+    "sign": "isnan({0}) ? {0} : ({T})(({0} > 0) - ({0} < 0))",
     "identity": "{0}",
     "astype": "({T}){0}",
     # -- selection and comparison
-    "where": "{0} ? ({T}){1} : ({T}){2}",
+    "where": "{0} ? {1} : {2}",
     "equal": "{0} == {1}",
     "not_equal": "{0} != {1}",
     "less": "{0} < {1}",
@@ -80,6 +84,22 @@ CUDA = {
     "logical_or": "{0} || {1}",
     "logical_not": "!{0}",
 }
+
+#: Where an integer or bool result needs another expression (None: not fused; NumPy's
+#: integer power has no CUDA counterpart).
+CUDA_INTEGER = {
+    "abs": "({0} < 0) ? -{0} : {0}",
+    "maximum": "({0} > {1}) ? {0} : {1}",
+    "minimum": "({0} < {1}) ? {0} : {1}",
+    "sign": "({T})(({0} > 0) - ({0} < 0))",
+    "power": None,
+}
+
+#: Operands compared in their promoted type (the result is bool).
+_COMPARISONS = frozenset({"equal", "not_equal", "less", "less_equal", "greater",
+                          "greater_equal"})
+#: Operands used as they are: truth values, and astype's own conversion.
+_AS_IS = frozenset({"logical_and", "logical_or", "logical_not", "astype", "identity"})
 
 
 class KernelSource(NamedTuple):
@@ -103,57 +123,103 @@ def c_type(dtype: Any) -> str | None:
         return None
 
 
+_C_DTYPES = {c: np.dtype(n) for n, c in C_TYPES.items()}
+
+
 def _literal(value: Any, ctype: str) -> str | None:
-    if isinstance(value, bool):
+    """A Python number as a C constant of ``ctype`` (None: it has no such value, as
+    ``-1`` next to a uint8 array, which NumPy compares exactly)."""
+    if isinstance(value, bool) and ctype == "bool":
         return "true" if value else "false"
-    if isinstance(value, int):
-        return f"(({ctype}){value})"
+    if isinstance(value, int):  # bools too, as 0 and 1
+        dt = _C_DTYPES[ctype]
+        if dt.kind in "iu" and not np.iinfo(dt).min <= value <= np.iinfo(dt).max:
+            return None
+        return f"(({ctype}){int(value)})"
     if isinstance(value, float) and math.isfinite(value):
         return f"(({ctype}){value!r})"
     return None
+
+
+def _loop_dtype(eqn: Eqn) -> np.dtype | None:
+    """The dtype NumPy's ufunc loop computes ``eqn`` in, or None to leave operands as
+    they are.
+
+    Arithmetic and math compute in the result's dtype (``int / int`` in float64,
+    ``float32 * int64`` in float64); comparisons in the operands' promoted dtype, with
+    Python numbers weak as in NumPy (``int_array >= 2.5`` compares in float64).
+    """
+    name = eqn.prim.name
+    if name in _AS_IS:
+        return None
+    if name in _COMPARISONS:
+        try:
+            return np.result_type(*(a.value if type(a) is Lit and a.is_scalar
+                                    else np.dtype(a.dtype) for a in eqn.inputs))
+        except (TypeError, OverflowError):
+            return None
+    return np.dtype(eqn.outputs[0].dtype)
+
+
+def _operand(a: Any, text: dict, loop: np.dtype | None, consts: list,
+             const_params: list) -> str | None:
+    """C text of one operand, cast to ``loop`` (None: as it is)."""
+    if type(a) is Var:
+        ref = text[a]
+    elif a.is_scalar:
+        natural = {bool: "bool", int: "long long", float: "double"}.get(type(a.value))
+        return _literal(a.value, c_type(loop) if loop is not None else natural)
+    else:
+        if c_type(a.dtype) is None:
+            return None
+        ref = f"k{len(consts)}"
+        consts.append(a.value)
+        const_params.append(f"{np.dtype(a.dtype).name} {ref}")
+    if loop is None or np.dtype(a.dtype) == loop:
+        return ref
+    return f"(({c_type(loop)}){ref})"
+
+
+def _template(name: str, out_dtype: Any) -> str | None:
+    if np.dtype(out_dtype).kind in "biu" and name in CUDA_INTEGER:
+        return CUDA_INTEGER[name]
+    return CUDA.get(name)
 
 
 def kernel_source(body: Graph, name: str = "fused") -> KernelSource | None:
     """CUDA source of a fused elementwise body, or None when some part has no template.
 
     Inputs are ``i0, i1, ...`` (then array constants ``k0, ...``), outputs ``o0, ...``,
-    and every equation result is a typed local ``t<k>``.
+    and every equation result is a typed local ``t<k>``. Each operand is cast to the
+    dtype NumPy computes that equation in (:func:`_loop_dtype`), so the kernel gives
+    NumPy's values, not C's: ``int64 / int64`` divides in double, and a Python
+    ``2.5`` next to an int64 array stays 2.5.
     """
     text: dict = {}
     ins, consts, const_params = [], [], []
     for k, v in enumerate(body.inputs):
-        ct = c_type(v.dtype)
-        if ct is None:
+        if c_type(v.dtype) is None:
             return None
         text[v] = f"i{k}"
         ins.append(f"{np.dtype(v.dtype).name} i{k}")
     lines = []
     for k, e in enumerate(body.eqns):
-        template = CUDA.get(getattr(e.prim, "name", None))
-        out = e.outputs[0] if len(e.outputs) == 1 else None
-        out_t = c_type(out.dtype) if out is not None else None
-        if template is None or out_t is None or isinstance(e.prim, FusedKernel):
+        if isinstance(e.prim, FusedKernel) or len(e.outputs) != 1:
             return None
-        # Number literals take the type of the array operands, as NumPy's weak scalars do.
-        arr_t = next((c_type(a.dtype) for a in e.inputs
-                      if type(a) is Var and np.dtype(a.dtype) != np.bool_), out_t)
-        args = []
-        for a in e.inputs:
-            if type(a) is Var:
-                args.append(text[a])
-            elif a.is_scalar:
-                lit = _literal(a.value, arr_t)
-                if lit is None:
-                    return None
-                args.append(lit)
-            else:
-                ct = c_type(a.dtype)
-                if ct is None:
-                    return None
-                nm = f"k{len(consts)}"
-                consts.append(a.value)
-                const_params.append(f"{np.dtype(a.dtype).name} {nm}")
-                args.append(nm)
+        out = e.outputs[0]
+        out_t = c_type(out.dtype)
+        template = _template(getattr(e.prim, "name", None), out.dtype) if out_t else None
+        if template is None:
+            return None
+        loop = _loop_dtype(e)
+        if e.prim.name == "where":  # the condition as it is, both branches in T
+            loops = (None, loop, loop)
+        else:
+            loops = (loop,) * len(e.inputs)
+        args = [_operand(a, text, lp, consts, const_params)
+                for a, lp in zip(e.inputs, loops)]
+        if None in args:
+            return None
         local = f"t{k}"
         lines.append(f"{out_t} {local} = {template.format(*args, T=out_t)};")
         text[out] = local
@@ -276,6 +342,9 @@ class CupyLowering(ArrayAPILowering):
         self.reduction_kernel = reduction_kernel
 
     def _kernel(self, key: Any, build: Callable) -> Any:
+        """The kernel built from ``key``'s source; the array constants it takes as
+        arguments (unhashable, and not part of the source) are left out of the key."""
+        key = key._replace(consts=()) if isinstance(key, KernelSource) else key[:-1] + ((),)
         k = _kernels.get((build, key))
         if k is None:
             k = _kernels[(build, key)] = build(key)
