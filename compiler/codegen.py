@@ -18,6 +18,7 @@ import itertools
 import keyword
 import linecache
 import math
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -250,11 +251,13 @@ def body_source(body: Graph, name: str, lowering: Any, em: Emitter) -> str:
     """Source of a helper function computing a fused group's body."""
     out_param = lowering.supports_out_body(body)
     params = [name_of(v) for v in body.inputs] + (["out=None"] if out_param else [])
-    lines = [f"    def {name}({', '.join(params)}):"]
-    lines += _statements(body, None, lowering, em, "        ", out_param=out_param)
+    lines = _statements(body, None, lowering, em, "        ", out_param=out_param)
     outs = [em.atom(a) for a in body.outputs]
-    lines.append(f"        return {outs[0] if len(outs) == 1 else ', '.join(outs)}")
-    return "\n".join(lines)
+    ret = outs[0] if len(outs) == 1 else ", ".join(outs)
+    if len(lines) > SPLIT_ABOVE:
+        lines = _split(lines, ret, name, "        ")
+    return "\n".join([f"    def {name}({', '.join(params)}):", *lines,
+                      f"        return {ret}"])
 
 
 # -- results --------------------------------------------------------------------------
@@ -311,6 +314,73 @@ def _param_paths(in_structures: tuple) -> tuple[list[str], list[str]]:
     return params, paths
 
 
+def _return_text(graph: Graph, out_structure: Any, n_results: int, em: Emitter) -> str:
+    outs = list(graph.outputs)
+    if out_structure is None:
+        return "(" + "".join(em.atom(a) + ", " for a in outs) + ")"
+    ret = _result_expr(out_structure, iter(outs[:n_results]), em)
+    guards = outs[n_results:]
+    if guards:
+        ret = f"{ret}, ({''.join(em.atom(a) + ', ' for a in guards)})"
+    return ret
+
+
+# -- long programs in parts -------------------------------------------------------------
+#: A body longer than ``SPLIT_ABOVE`` statements runs as nested part functions of at
+#: most ``PART_LINES`` statements each.
+SPLIT_ABOVE = 50_000
+PART_LINES = 2_000
+# Value names, and a fused body's ``out`` parameter (not the ``out=`` keyword).
+_VAR = re.compile(r"\b(?:v\d+|out(?!=))\b")
+
+
+def _by_number(name: str) -> tuple:
+    return (len(name), name)  # v3 before v11
+
+
+def _split(body: list[str], ret: str, name: str, indent: str) -> list[str]:
+    """Run a long body as a sequence of nested part functions.
+
+    CPython finds a line number by scanning the code object's line table from the
+    start, and tracing, profiling and tracebacks ask for it often: on a single
+    function of 10^5 lines that is quadratic. Parts keep every code object short.
+    Values that cross parts are ``nonlocal`` cells of the enclosing function, so a
+    part's ``del`` frees them exactly as in one function, and reading one costs about
+    what reading a local does.
+    """
+    chunks = [body[k:k + PART_LINES] for k in range(0, len(body), PART_LINES)]
+    info = []  # per part: names used without being written first, written, deleted
+    for chunk in chunks:
+        used: set = set()
+        written: set = set()
+        deleted: set = set()
+        for line in chunk:
+            text = line.strip()
+            if text.startswith("del "):  # deleting needs the name bound here too
+                names = _VAR.findall(text)
+                used.update(v for v in names if v not in written)
+                deleted.update(names)
+                continue
+            lhs, rhs = text.split(" = ", 1)
+            used.update(v for v in _VAR.findall(rhs) if v not in written)
+            written.update(_VAR.findall(lhs))
+        info.append((used, written, deleted))
+    shared = set(_VAR.findall(ret)).union(*(u for u, _, _ in info))
+    shared = sorted(shared & set().union(*(w for _, w, _ in info)), key=_by_number)
+    # The enclosing function must bind a name for parts to share it as nonlocal.
+    lines = [f"{indent}{' = '.join(shared[k:k + 8])} = None"
+             for k in range(0, len(shared), 8)]
+    shared_set = set(shared)
+    for k, (chunk, (_, written, deleted)) in enumerate(zip(chunks, info)):
+        lines.append(f"{indent}def {name}_part{k}():")
+        rebinds = sorted((written | deleted) & shared_set, key=_by_number)
+        if rebinds:
+            lines.append(f"{indent}    nonlocal {', '.join(rebinds)}")
+        lines += [f"{indent}    {line.strip()}" for line in chunk]
+        lines += [f"{indent}{name}_part{k}()", f"{indent}del {name}_part{k}"]
+    return lines
+
+
 def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
              in_structures: tuple = (), out_structure: Any = None, n_results: int = 0,
              name: str = "program", keep: bool = False) -> Program:
@@ -357,14 +427,9 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
     if keep:
         ret = "locals()"
     else:
-        outs = list(graph.outputs)
-        if out_structure is None:
-            ret = "(" + "".join(em.atom(a) + ", " for a in outs) + ")"
-        else:
-            ret = _result_expr(out_structure, iter(outs[:n_results]), em)
-            guards = outs[n_results:]
-            if guards:
-                ret = f"{ret}, ({''.join(em.atom(a) + ', ' for a in guards)})"
+        ret = _return_text(graph, out_structure, n_results, em)
+        if len(body) > SPLIT_ABOVE:
+            body = _split(body, ret, name, "    ")
     while name in em.consts or name.startswith("fused_"):
         name = f"{name}_program"
     fid = next(_program_ids)
