@@ -21,6 +21,7 @@ import numpy as np
 from tapegrad.backend import NUMPY, backend_of, to_numpy
 from tapegrad.tensor import Tensor
 
+from .buffers import peak_bytes
 from .cache import (
     LRU,
     Entry,
@@ -31,7 +32,7 @@ from .cache import (
     signature,
     signature_kw,
 )
-from .codegen import generate, lowering_for, peak_bytes
+from .codegen import generate, lowering_for
 from .lower import lower
 from .pipeline import describe_stages, optimize
 from .trace import flatten, trace

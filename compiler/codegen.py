@@ -13,19 +13,19 @@ calling each primitive's ``impl``) turns one equation into one expression.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import keyword
 import linecache
 import math
-import re
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from tapegrad.tensor import _make
 
-from .ir import Graph, Lit, MemoryPlan, Var, numpy_dtype
+from .buffers import choose_buffers, last_uses
+from .ir import Graph, Lit, MemoryPlan, Var
+from .parts import in_parts
 
 _program_ids = itertools.count()
 
@@ -100,108 +100,6 @@ def name_of(v: Var) -> str:
     return f"v{v.id}"
 
 
-# -- liveness and safe buffer reuse ---------------------------------------------------
-def last_uses(graph: Graph) -> dict:
-    """``{Var: index of the last equation reading it}`` (graph outputs never die)."""
-    last: dict = {}
-    for i, e in enumerate(graph.eqns):
-        for a in e.inputs:
-            if type(a) is Var:
-                last[a] = i
-    for a in graph.outputs:
-        if type(a) is Var:
-            last[a] = len(graph.eqns)
-    return last
-
-
-def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict:
-    """``{eqn index: buffer Var}``: the equations that write into a dead buffer.
-
-    Every value lives in an *allocation*: a fresh result starts one, a view (reshape,
-    transpose, an alias) joins its input's. An allocation may be reused when the
-    program made it (not an argument, not a 0-d scalar), no graph output lives in it,
-    and every value in it is dead. The memory plan's proposals are taken when they
-    pass these checks; without a plan, dead allocations of the right shape and dtype
-    are reused greedily (the lowest-numbered first) from free lists keyed by shape
-    and dtype, so the whole choice is linear in the number of equations.
-    """
-    eqns = graph.eqns
-    n = len(eqns)
-    last = last_uses(graph)
-    root: dict = {}  # variable -> its allocation
-    death: dict = {}  # allocation -> index of the last equation reading any value in it
-    owned: set = set()
-    handle: dict = {}  # allocation -> the variable whose name holds the whole buffer
-    born: dict = {}  # variable -> index of the equation defining it
-    for v in graph.inputs:
-        root[v] = v
-        born[v] = -1
-        death[v] = last.get(v, -1)
-    for i, e in enumerate(eqns):
-        fresh = lowering.fresh(e)
-        alone = fresh or not any(type(a) is Var for a in e.inputs)
-        for v in e.outputs:
-            born[v] = i
-            if alone:
-                root[v] = v
-                death[v] = last.get(v, i)
-                if fresh and v.shape:
-                    owned.add(v)
-                    handle[v] = v
-            else:  # a view: it may alias every input's allocation
-                rs = {root[a] for a in e.inputs if type(a) is Var}
-                owned.difference_update(rs)
-                r = rs.pop() if len(rs) == 1 else v
-                root[v] = r
-                death[r] = max(death.get(r, i), last.get(v, i))
-    for a in graph.outputs:
-        if type(a) is Var:
-            owned.discard(root.get(a))
-    # A value's own allocation (itself and its views) dies when ``death[value]`` says;
-    # once the value is written into another buffer, that buffer lives at least as long.
-    own_death = {v: death[v] for v in handle}
-    hints = {} if plan is None else {**plan.reuse, **plan.inplace}
-    greedy = plan is None
-    free: dict = {}  # (shape, dtype) -> heap of (handle id, allocation) free to reuse
-    ready: dict = {}  # equation index -> allocations that become free there
-
-    def release(r: Any) -> None:
-        at = max(death[r], born[handle[r]] + 1)
-        if at < n:
-            ready.setdefault(at, []).append(r)
-
-    chosen: dict = {}
-    for i, e in enumerate(eqns):
-        for r in ready.pop(i, ()):
-            b = handle[r]
-            heapq.heappush(free.setdefault((b.shape, numpy_dtype(b.dtype)), []), (b.id, r))
-        r = None
-        if len(e.outputs) == 1 and e.outputs[0].shape and lowering.supports_out(e):
-            out = e.outputs[0]
-            want = (out.shape, numpy_dtype(out.dtype))
-            if greedy:
-                pool = free.get(want)
-                r = heapq.heappop(pool)[1] if pool else None
-            else:
-                b = hints.get(i)
-                r = root.get(b)
-                if (b is None or r not in owned or handle.get(r) is not b or born[b] >= i
-                        or (b.shape, numpy_dtype(b.dtype)) != want or death[r] > i):
-                    r = None
-        if r is not None:
-            chosen[i] = handle[r]
-            root[out] = r
-            handle[r] = out
-            death[r] = max(death[r], own_death.get(out, last.get(out, i)))
-            if greedy:
-                release(r)
-        elif greedy:
-            for v in e.outputs:
-                if v in owned:
-                    release(v)
-    return chosen
-
-
 # -- statements -----------------------------------------------------------------------
 def _statements(graph: Graph, plan: MemoryPlan | None, lowering: Any, em: Emitter,
                 indent: str, keep: bool = False, out_param: bool = False) -> list[str]:
@@ -254,8 +152,7 @@ def body_source(body: Graph, name: str, lowering: Any, em: Emitter) -> str:
     lines = _statements(body, None, lowering, em, "        ", out_param=out_param)
     outs = [em.atom(a) for a in body.outputs]
     ret = outs[0] if len(outs) == 1 else ", ".join(outs)
-    if len(lines) > SPLIT_ABOVE:
-        lines = _split(lines, ret, name, "        ")
+    lines = in_parts(lines, ret, name, "        ")
     return "\n".join([f"    def {name}({', '.join(params)}):", *lines,
                       f"        return {ret}"])
 
@@ -325,62 +222,6 @@ def _return_text(graph: Graph, out_structure: Any, n_results: int, em: Emitter) 
     return ret
 
 
-# -- long programs in parts -------------------------------------------------------------
-#: A body longer than ``SPLIT_ABOVE`` statements runs as nested part functions of at
-#: most ``PART_LINES`` statements each.
-SPLIT_ABOVE = 50_000
-PART_LINES = 2_000
-# Value names, and a fused body's ``out`` parameter (not the ``out=`` keyword).
-_VAR = re.compile(r"\b(?:v\d+|out(?!=))\b")
-
-
-def _by_number(name: str) -> tuple:
-    return (len(name), name)  # v3 before v11
-
-
-def _split(body: list[str], ret: str, name: str, indent: str) -> list[str]:
-    """Run a long body as a sequence of nested part functions.
-
-    CPython finds a line number by scanning the code object's line table from the
-    start, and tracing, profiling and tracebacks ask for it often: on a single
-    function of 10^5 lines that is quadratic. Parts keep every code object short.
-    Values that cross parts are ``nonlocal`` cells of the enclosing function, so a
-    part's ``del`` frees them exactly as in one function, and reading one costs about
-    what reading a local does.
-    """
-    chunks = [body[k:k + PART_LINES] for k in range(0, len(body), PART_LINES)]
-    info = []  # per part: names used without being written first, written, deleted
-    for chunk in chunks:
-        used: set = set()
-        written: set = set()
-        deleted: set = set()
-        for line in chunk:
-            text = line.strip()
-            if text.startswith("del "):  # deleting needs the name bound here too
-                names = _VAR.findall(text)
-                used.update(v for v in names if v not in written)
-                deleted.update(names)
-                continue
-            lhs, rhs = text.split(" = ", 1)
-            used.update(v for v in _VAR.findall(rhs) if v not in written)
-            written.update(_VAR.findall(lhs))
-        info.append((used, written, deleted))
-    shared = set(_VAR.findall(ret)).union(*(u for u, _, _ in info))
-    shared = sorted(shared & set().union(*(w for _, w, _ in info)), key=_by_number)
-    # The enclosing function must bind a name for parts to share it as nonlocal.
-    lines = [f"{indent}{' = '.join(shared[k:k + 8])} = None"
-             for k in range(0, len(shared), 8)]
-    shared_set = set(shared)
-    for k, (chunk, (_, written, deleted)) in enumerate(zip(chunks, info)):
-        lines.append(f"{indent}def {name}_part{k}():")
-        rebinds = sorted((written | deleted) & shared_set, key=_by_number)
-        if rebinds:
-            lines.append(f"{indent}    nonlocal {', '.join(rebinds)}")
-        lines += [f"{indent}    {line.strip()}" for line in chunk]
-        lines += [f"{indent}{name}_part{k}()", f"{indent}del {name}_part{k}"]
-    return lines
-
-
 def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
              in_structures: tuple = (), out_structure: Any = None, n_results: int = 0,
              name: str = "program", keep: bool = False) -> Program:
@@ -428,8 +269,7 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
         ret = "locals()"
     else:
         ret = _return_text(graph, out_structure, n_results, em)
-        if len(body) > SPLIT_ABOVE:
-            body = _split(body, ret, name, "    ")
+        body = in_parts(body, ret, name, "    ")
     while name in em.consts or name.startswith("fused_"):
         name = f"{name}_program"
     fid = next(_program_ids)
@@ -469,18 +309,3 @@ def lowering_for(backend: Any, **options: Any) -> Any:
 
         return lowering_for_namespace(backend, **options)
     return factory(backend, **options)
-
-
-def peak_bytes(graph: Graph) -> int:
-    """Peak bytes of live intermediate values when each is freed at its last use."""
-    last = last_uses(graph)
-    live = peak = 0
-    ending: dict[int, int] = {}
-    for i, e in enumerate(graph.eqns):
-        for v in e.outputs:
-            live += v.nbytes
-            j = last.get(v, i)
-            ending[j] = ending.get(j, 0) + v.nbytes
-        peak = max(peak, live)
-        live -= ending.pop(i, 0)
-    return peak

@@ -20,7 +20,7 @@ _SAVED = 'color="#e8590c", penwidth=2'
 
 def draw_program(compiled_fn: Any, *args: Any, **kwargs: Any) -> Diagram:
     """See :func:`tapegrad.viz.program`."""
-    from tapegrad.compiler.codegen import choose_buffers, last_uses
+    from tapegrad.compiler.buffers import choose_buffers, last_uses
     from tapegrad.compiler.export import _argument_names, pipeline
     from tapegrad.compiler.ir import FusedKernel, Lit
     from tapegrad.compiler.numpy_lowering import NumpyLowering

@@ -8,7 +8,8 @@ import traceback
 import numpy as np
 import pytest
 from _models import data
-from tapegrad.compiler.codegen import choose_buffers, generate, lowering_for
+from tapegrad.compiler.buffers import choose_buffers
+from tapegrad.compiler.codegen import generate, lowering_for
 from tapegrad.compiler.interpreter import eval_graph
 from tapegrad.compiler.ir import Eqn, FusedKernel, Graph, Lit, Var
 from tapegrad.compiler.lower import lower

@@ -1,8 +1,8 @@
 """Long programs run as nested part functions: same values, same frees.
 
-The split normally starts at 50 000 statements; here it is lowered so every model
-(and every fused body) is cut into parts of a few statements, which puts a part
-boundary between almost every definition and its uses.
+The split (``compiler/parts.py``) normally starts at 50 000 statements; here it is
+lowered so every model (and every fused body) is cut into parts of a few statements,
+which puts a part boundary between almost every definition and its uses.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import tracemalloc
 import numpy as np
 import pytest
 from _models import data
-from tapegrad.compiler import codegen
+from tapegrad.compiler import parts
 
 import tapegrad as tg
 
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 @pytest.fixture
 def tiny_parts(monkeypatch):
-    monkeypatch.setattr(codegen, "SPLIT_ABOVE", 4)
-    monkeypatch.setattr(codegen, "PART_LINES", 3)
+    monkeypatch.setattr(parts, "SPLIT_ABOVE", 4)
+    monkeypatch.setattr(parts, "PART_LINES", 3)
 
 
 def _grads(fn, args, **options):
@@ -73,8 +73,8 @@ def test_split_program_frees_values_as_one_function_does(monkeypatch):
 
     x = np.linspace(-1.0, 1.0, 50_000)  # 400 KB per value: a missed free shows
     whole = _peak(tg.compile(tg.grad(chain), fuse=False), x)
-    monkeypatch.setattr(codegen, "SPLIT_ABOVE", 4)
-    monkeypatch.setattr(codegen, "PART_LINES", 3)
+    monkeypatch.setattr(parts, "SPLIT_ABOVE", 4)
+    monkeypatch.setattr(parts, "PART_LINES", 3)
     split = tg.compile(tg.grad(chain), fuse=False)
     parted = _peak(split, x)
     assert "_part5()" in split.latest().info["program"].source
