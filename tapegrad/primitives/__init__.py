@@ -13,7 +13,8 @@ from .._state import enable_grad, no_grad  # noqa: F401  (rules use P.no_grad)
 from ..primitive import registry  # noqa: F401
 
 _MODULES = ("arithmetic", "unary", "select", "reduce", "shape", "linalg", "index", "create",
-            "elementwise_ext", "contract", "structure", "scan", "stats", "linalg_ext", "fft")
+            "elementwise_ext", "contract", "structure", "join", "scan", "stats", "linalg_ext",
+            "fft")
 
 __all__: list[str] = []
 for _name in _MODULES:

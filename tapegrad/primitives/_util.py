@@ -71,3 +71,8 @@ def constant_like(a: Any, like: Any) -> Any:
     if be is None or be is NUMPY:
         return a
     return be.xp.asarray(a, dtype=namespace_dtype(be.xp, a.dtype), device=data.device)
+
+
+def along(axis: int, nd: int, idx: Any) -> tuple:
+    """An index that applies ``idx`` to ``axis`` and keeps the other axes."""
+    return (slice(None),) * axis + (idx,) + (slice(None),) * (nd - axis - 1)

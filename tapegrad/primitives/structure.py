@@ -1,5 +1,5 @@
-"""Rearranging elements: diagonals, triangles, flips, rolls, tiling, padding, splitting,
-gathering along an axis.
+"""Rearranging elements: diagonals, triangles, flips, rolls, tiling, padding, gathering
+along an axis, differences. Splitting and joining are in :mod:`.join`.
 
 Almost everything here is a composition of indexing (``getitem``, whose VJP is a
 scatter-add), ``reshape``/``broadcast_to`` and ``where``: each is exactly how NumPy
@@ -15,15 +15,13 @@ import tapegrad.primitives as P
 
 from ..backend import NUMPY, backend_of, to_numpy
 from ..primitive import primitive
-from ._util import constant_like, data_of, norm_axis, shape_of
+from ._util import along, constant_like, data_of, norm_axis, shape_of
 from .index import read_values
 
 __all__ = [
-    "append", "array_split", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_arrays",
-    "column_stack", "diag", "diagonal", "diff", "dsplit", "dstack", "flip", "fliplr",
-    "flipud", "hsplit", "hstack", "matrix_transpose", "pad", "repeat", "roll", "rollaxis",
-    "rot90", "row_stack", "split", "take", "take_along_axis", "tile", "trace", "tril",
-    "triu", "unstack", "vsplit", "vstack",
+    "diag", "diagonal", "diff", "flip", "fliplr", "flipud", "matrix_transpose", "pad",
+    "repeat", "roll", "rollaxis", "rot90", "take", "take_along_axis", "tile", "trace",
+    "tril", "triu",
 ]
 
 
@@ -41,11 +39,6 @@ def _numpy_indexing(x) -> bool:
     gradient (NumPy, CuPy); the array API only takes one integer array along one axis."""
     be = backend_of(data_of(x))
     return be is None or be.name in ("numpy", "cupy")
-
-
-def _along(axis: int, nd: int, idx) -> tuple:
-    """An index that applies ``idx`` to ``axis`` and keeps the other axes."""
-    return (slice(None),) * axis + (idx,) + (slice(None),) * (nd - axis - 1)
 
 
 # -- diagonals and triangles --------------------------------------------------------
@@ -212,7 +205,7 @@ def repeat(x, repeats, axis=None):
     counts = to_numpy(read_values(repeats)) if hasattr(data_of(repeats), "shape") \
         else np.asarray(repeats)
     idx = np.repeat(np.arange(shp[axis]), counts)
-    return P.getitem(x, _along(axis, len(shp), constant_like(idx, x)))
+    return P.getitem(x, along(axis, len(shp), constant_like(idx, x)))
 
 
 def _pad_widths(pad_width, nd: int) -> list[tuple[int, int]]:
@@ -245,7 +238,7 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
         if w != (0, 0):
             # Which source element each padded position copies: NumPy pads the indices.
             src = constant_like(np.pad(np.arange(n), w, mode=mode), x)
-            x = P.getitem(x, _along(axis, len(shp), src))
+            x = P.getitem(x, along(axis, len(shp), src))
     return x
 
 
@@ -258,7 +251,7 @@ def take(x, indices, axis=None):
     if axis is None:
         return P.getitem(P.ravel(x), idx)
     nd = _ndim(x)
-    return P.getitem(x, _along(norm_axis(axis, nd, "take")[0], nd, idx))
+    return P.getitem(x, along(norm_axis(axis, nd, "take")[0], nd, idx))
 
 
 def take_along_axis(x, indices, axis):
@@ -282,123 +275,6 @@ def take_along_axis(x, indices, axis):
     return P.getitem(x, tuple(full))
 
 
-# -- splitting and joining ----------------------------------------------------------
-def array_split(x, indices_or_sections, axis: int = 0) -> list:
-    """Split into pieces (sections may differ in size by one)."""
-    nd = _ndim(x)
-    axis = norm_axis(axis, nd, "array_split")[0]
-    n = shape_of(x)[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        k = int(indices_or_sections)
-        if k <= 0:
-            raise ValueError("array_split: number sections must be larger than 0")
-        each, extra = divmod(n, k)
-        sizes = [each + 1] * extra + [each] * (k - extra)
-        bounds = [0, *np.cumsum(sizes).tolist()]
-    else:
-        bounds = [0, *[int(i) for i in indices_or_sections], n]
-    return [P.getitem(x, _along(axis, nd, slice(a, max(a, b))))
-            for a, b in zip(bounds[:-1], bounds[1:])]
-
-
-def split(x, indices_or_sections, axis: int = 0) -> list:
-    """Split into equal sections (or at the given indices)."""
-    if isinstance(indices_or_sections, (int, np.integer)):
-        n = shape_of(x)[norm_axis(axis, _ndim(x), "split")[0]]
-        if n % int(indices_or_sections):
-            raise ValueError("split: array split does not result in an equal division")
-    return array_split(x, indices_or_sections, axis)
-
-
-def hsplit(x, sections) -> list:
-    """Split along axis 1 (axis 0 for 1-D input)."""
-    return split(x, sections, 1 if _ndim(x) > 1 else 0)
-
-
-def vsplit(x, sections) -> list:
-    """Split along axis 0."""
-    return split(x, sections, 0)
-
-
-def dsplit(x, sections) -> list:
-    """Split along axis 2."""
-    return split(x, sections, 2)
-
-
-def unstack(x, axis: int = 0) -> tuple:
-    """The slices along ``axis``, as a tuple."""
-    nd = _ndim(x)
-    axis = norm_axis(axis, nd, "unstack")[0]
-    return tuple(P.getitem(x, _along(axis, nd, i)) for i in range(shape_of(x)[axis]))
-
-
-def _atleast(x, n: int):
-    shp = shape_of(x)
-    if len(shp) >= n:
-        return x
-    if n == 3 and len(shp) == 2:
-        return P.reshape(x, shp + (1,))
-    if n == 3 and len(shp) == 1:
-        return P.reshape(x, (1,) + shp + (1,))
-    return P.reshape(x, (1,) * (n - len(shp)) + shp)
-
-
-def atleast_1d(*arys):
-    """View each input with at least one dimension."""
-    out = [_atleast(a, 1) for a in arys]
-    return out[0] if len(out) == 1 else out
-
-
-def atleast_2d(*arys):
-    """View each input with at least two dimensions (new axes in front)."""
-    out = [_atleast(a, 2) for a in arys]
-    return out[0] if len(out) == 1 else out
-
-
-def atleast_3d(*arys):
-    """View each input with at least three dimensions (NumPy's placement of new axes)."""
-    out = [_atleast(a, 3) for a in arys]
-    return out[0] if len(out) == 1 else out
-
-
-def hstack(arrays):
-    """Concatenate along axis 1 (axis 0 for 1-D inputs)."""
-    arrays = [atleast_1d(a) for a in arrays]
-    return P.concatenate(arrays, axis=0 if _ndim(arrays[0]) == 1 else 1)
-
-
-def vstack(arrays):
-    """Concatenate along axis 0 after making inputs at least 2-D."""
-    return P.concatenate([atleast_2d(a) for a in arrays], axis=0)
-
-
-row_stack = vstack
-
-
-def dstack(arrays):
-    """Concatenate along axis 2 after making inputs at least 3-D."""
-    return P.concatenate([atleast_3d(a) for a in arrays], axis=2)
-
-
-def column_stack(arrays):
-    """Stack 1-D inputs as columns (2-D inputs are concatenated along axis 1)."""
-    cols = [P.reshape(a, (-1, 1)) if _ndim(a) < 2 else a for a in arrays]
-    return P.concatenate(cols, axis=1)
-
-
-def append(x, values, axis=None):
-    """``x`` with ``values`` appended (both flattened when ``axis`` is None)."""
-    if axis is None:
-        return P.concatenate([P.ravel(x), P.ravel(values)], axis=0)
-    return P.concatenate([x, values], axis=axis)
-
-
-def broadcast_arrays(*arrays) -> list:
-    """Broadcast the inputs against each other."""
-    shape = np.broadcast_shapes(*(shape_of(a) for a in arrays))
-    return [P.broadcast_to(a, shape) for a in arrays]
-
-
 def diff(x, n: int = 1, axis: int = -1, prepend=None, append=None):
     """``n``-th discrete difference along ``axis``."""
     nd = _ndim(x)
@@ -417,7 +293,7 @@ def diff(x, n: int = 1, axis: int = -1, prepend=None, append=None):
             parts.insert(0 if side == 0 else len(parts), v)
         x = P.concatenate(parts, axis=axis)
     for _ in range(n):
-        x = P.subtract(P.getitem(x, _along(axis, nd, slice(1, None))),
-                       P.getitem(x, _along(axis, nd, slice(None, -1))))
+        x = P.subtract(P.getitem(x, along(axis, nd, slice(1, None))),
+                       P.getitem(x, along(axis, nd, slice(None, -1))))
     return x
 
