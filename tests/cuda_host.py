@@ -13,6 +13,7 @@ CuPy's ``ElementwiseKernel`` broadcasts its inputs and allocates its outputs;
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import hashlib
 import pathlib
@@ -37,6 +38,7 @@ _CTYPES = {"bool": "bool", "int8": "signed char", "int16": "short", "int32": "in
            "float64": "double"}
 
 _build_dir = pathlib.Path(tempfile.mkdtemp(prefix="tapegrad-host-kernels-"))
+atexit.register(shutil.rmtree, _build_dir, ignore_errors=True)
 _libraries: dict = {}
 
 
