@@ -25,7 +25,7 @@ from tapegrad.tensor import _make
 
 from .buffers import choose_buffers, last_uses
 from .ir import Graph, Lit, MemoryPlan, Var
-from .parts import in_parts
+from .parts import in_parts, may_split
 
 _program_ids = itertools.count()
 
@@ -102,8 +102,12 @@ def name_of(v: Var) -> str:
 
 # -- statements -----------------------------------------------------------------------
 def _statements(graph: Graph, plan: MemoryPlan | None, lowering: Any, em: Emitter,
-                indent: str, keep: bool = False, out_param: bool = False) -> list[str]:
-    """One line per equation, with ``del`` after last uses (none when ``keep``)."""
+                indent: str, keep: bool = False, out_param: bool = False,
+                facts: list | None = None) -> list[str]:
+    """One line per equation, with ``del`` after last uses (none when ``keep``).
+
+    ``facts``, when given, receives per line the variables it writes, reads (inputs and
+    the ``out=`` buffer) and deletes, for :func:`.parts.in_parts`."""
     chosen = {} if keep else choose_buffers(graph, plan, lowering)
     last = last_uses(graph)
     # A buffer that a later equation writes into stays named until then.
@@ -140,8 +144,12 @@ def _statements(graph: Graph, plan: MemoryPlan | None, lowering: Any, em: Emitte
         else:
             lhs = name_of(e.outputs[0])
         lines.append(f"{indent}{lhs} = {rhs}")
+        if facts is not None:
+            facts.append((e.outputs, e.inputs, "out" if buf == "out" else chosen.get(i), ()))
         if i in dies:
             lines.append(f"{indent}del {', '.join(name_of(v) for v in dies[i])}")
+            if facts is not None:
+                facts.append(((), (), None, dies[i]))
     return lines
 
 
@@ -149,10 +157,12 @@ def body_source(body: Graph, name: str, lowering: Any, em: Emitter) -> str:
     """Source of a helper function computing a fused group's body."""
     out_param = lowering.supports_out_body(body)
     params = [name_of(v) for v in body.inputs] + (["out=None"] if out_param else [])
-    lines = _statements(body, None, lowering, em, "        ", out_param=out_param)
+    facts = [] if may_split(len(body.eqns)) else None
+    lines = _statements(body, None, lowering, em, "        ", out_param=out_param,
+                        facts=facts)
     outs = [em.atom(a) for a in body.outputs]
     ret = outs[0] if len(outs) == 1 else ", ".join(outs)
-    lines = in_parts(lines, ret, name, "        ")
+    lines = in_parts(lines, facts, body.outputs, name, "        ", em)
     return "\n".join([f"    def {name}({', '.join(params)}):", *lines,
                       f"        return {ret}"])
 
@@ -263,13 +273,14 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
         if not v.shape and em.scalar_wrap is not None:
             p = f"{p}[()]"  # 0-d arguments as NumPy scalars
         if name_of(v) != p:
-            prologue.append(f"    {name_of(v)} = {p}")
-    body = _statements(graph, plan, lowering, em, "    ", keep=keep)
+            prologue.append(f"        {name_of(v)} = {p}")
+    facts = [] if may_split(len(graph.eqns)) and not keep else None
+    body = _statements(graph, plan, lowering, em, "        ", keep=keep, facts=facts)
     if keep:
         ret = "locals()"
     else:
         ret = _return_text(graph, out_structure, n_results, em)
-        body = in_parts(body, ret, name, "    ")
+        body = in_parts(body, facts, graph.outputs, name, "        ", em)
     while name in em.consts or name.startswith("fused_"):
         name = f"{name}_program"
     fid = next(_program_ids)
@@ -277,7 +288,7 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
     consts = sorted(em.consts)
     src = "\n".join([f"def _make_program({', '.join(consts)}):", *em.helpers,
                      f"    def {name}({', '.join(params)}):",
-                     *["    " + line for line in prologue + body],
+                     *prologue, *body,
                      f"        return {ret}", f"    return {name}", ""])
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     ns: dict = {}

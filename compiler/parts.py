@@ -3,66 +3,109 @@
 A generated body is straight-line code: assignments, one per equation, and ``del``
 statements. Past :data:`SPLIT_ABOVE` statements it is cut into parts of
 :data:`PART_LINES`, each a nested function called once in order. Values that one part
-defines and another uses are ``nonlocal`` names of the enclosing function.
+defines and another uses travel in a list of slots.
 """
 
 from __future__ import annotations
 
-import re
+from operator import itemgetter
+from typing import Any
+
+from .ir import Lit
 
 #: A body longer than ``SPLIT_ABOVE`` statements runs as nested part functions of at
 #: most ``PART_LINES`` statements each.
 SPLIT_ABOVE = 50_000
 PART_LINES = 2_000
-# Value names, and a fused body's ``out`` parameter (not the ``out=`` keyword).
-_VAR = re.compile(r"\b(?:v\d+|out(?!=))\b")
 
 
-def _by_number(name: str) -> tuple:
-    return (len(name), name)  # v3 before v11
+def _name(v: Any) -> str:
+    return v if type(v) is str else f"v{v.id}"  # a variable, or the ``out`` parameter
 
 
-def in_parts(body: list[str], ret: str, name: str, indent: str) -> list[str]:
-    """``body`` (statements of function ``name`` returning ``ret``) as it is, or, when
-    longer than :data:`SPLIT_ABOVE`, as a sequence of nested part functions.
+def may_split(n_eqns: int) -> bool:
+    """Whether a body of ``n_eqns`` equations (at most two statements each) may be long
+    enough to split, so that its statements' facts are worth collecting."""
+    return 2 * n_eqns > SPLIT_ABOVE
+
+
+def _clear(r: list, slots: tuple) -> None:
+    """Empty ``slots`` of ``r``, so the values there can be freed by their last user."""
+    for i in slots:
+        r[i] = None
+
+
+def in_parts(body: list[str], facts: list, returned: tuple, name: str, indent: str,
+             em: Any) -> list[str]:
+    """``body`` (statements of function ``name``, which then returns ``returned``) as it
+    is, or, when longer than :data:`SPLIT_ABOVE`, as calls of part functions, which go
+    to ``em.helpers`` (functions of the program's closure, so their statements keep
+    ``body``'s indentation). ``facts`` has per statement the variables it writes, its
+    input atoms, its ``out=`` buffer (a variable, ``"out"`` or None) and the variables
+    it deletes; ``em.bind(obj, hint)`` names an object the program calls.
 
     CPython finds a line number by scanning the code object's line table from the
     start, and tracing, profiling and tracebacks ask for it often: on a single
     function of 10^5 lines that is quadratic. Parts keep every code object short.
-    Values that cross parts are ``nonlocal`` cells of the enclosing function, so a
-    part's ``del`` frees them exactly as in one function, and reading one costs about
-    what reading a local does.
+    Values that cross parts travel in one list, ``r``: a part stores what later parts
+    need in its own run of slots, takes what it needs with one ``itemgetter``, and
+    empties the slots no later part reads, so its ``del`` frees those values exactly
+    as in one function. (Sharing them as ``nonlocal`` cells instead makes CPython's
+    compiler quadratic in the number of shared names and parts.)
     """
     if len(body) <= SPLIT_ABOVE:
         return body
-    chunks = [body[k:k + PART_LINES] for k in range(0, len(body), PART_LINES)]
-    info = []  # per part: names used without being written first, written, deleted
-    for chunk in chunks:
-        used: set = set()
-        written: set = set()
-        deleted: set = set()
-        for line in chunk:
-            text = line.strip()
-            if text.startswith("del "):  # deleting needs the name bound here too
-                names = _VAR.findall(text)
-                used.update(v for v in names if v not in written)
-                deleted.update(names)
-                continue
-            lhs, rhs = text.split(" = ", 1)
-            used.update(v for v in _VAR.findall(rhs) if v not in written)
-            written.update(_VAR.findall(lhs))
-        info.append((used, written, deleted))
-    shared = set(_VAR.findall(ret)).union(*(u for u, _, _ in info))
-    shared = sorted(shared & set().union(*(w for _, w, _ in info)), key=_by_number)
-    # The enclosing function must bind a name for parts to share it as nonlocal.
-    lines = [f"{indent}{' = '.join(shared[k:k + 8])} = None"
-             for k in range(0, len(shared), 8)]
-    shared_set = set(shared)
-    for k, (chunk, (_, written, deleted)) in enumerate(zip(chunks, info)):
-        lines.append(f"{indent}def {name}_part{k}():")
-        rebinds = sorted((written | deleted) & shared_set, key=_by_number)
-        if rebinds:
-            lines.append(f"{indent}    nonlocal {', '.join(rebinds)}")
-        lines += [f"{indent}    {line.strip()}" for line in chunk]
-        lines += [f"{indent}{name}_part{k}()", f"{indent}del {name}_part{k}"]
+    n_parts = -(-len(body) // PART_LINES)
+    born: dict = {}  # variable -> the part that writes it (each is written once)
+    for k in range(n_parts):
+        for written, _, _, _ in facts[k * PART_LINES:(k + 1) * PART_LINES]:
+            for v in written:
+                born[v] = k
+    used: list = []  # per part, ordered: what it reads that an earlier part wrote
+    last_part: dict = {}  # variable -> the last part that reads it
+    for k in range(n_parts):
+        reads: dict = {}
+        for _, ins, buf, deleted in facts[k * PART_LINES:(k + 1) * PART_LINES]:
+            for a in ins:
+                if type(a) is not Lit and born.get(a) != k:
+                    reads[a] = None
+            if buf is not None and born.get(buf) != k:
+                reads[buf] = None
+            for a in deleted:
+                if born[a] != k:
+                    reads[a] = None
+        for a in reads:
+            last_part[a] = k
+        used.append(reads)
+    out = [a for a in dict.fromkeys(returned) if type(a) is not Lit and a in born]
+    for v in out:
+        last_part[v] = n_parts
+    given = [a for a in dict.fromkeys(a for u in used for a in u) if a not in born]
+    stores: list = [[] for _ in range(n_parts)]
+    for v, k in born.items():
+        if last_part.get(v, -1) > k:
+            stores[k].append(v)
+    slot = {v: i for i, v in enumerate(given + [v for vs in stores for v in vs])}
+    clear = em.bind(_clear, "clear")
+    lines = [f"{indent}r = [{', '.join(map(_name, given))}] + "
+             f"[None] * {len(slot) - len(given)}  # values the parts share"]
+    for k in range(n_parts):
+        part, reads = f"{name}_part{k}", list(used[k])
+        src = [f"    def {part}(r):"]
+        if len(reads) == 1:
+            src.append(f"{indent}{_name(reads[0])} = r[{slot[reads[0]]}]")
+        elif reads:
+            take = em.bind(itemgetter(*(slot[v] for v in reads)), f"take_{k}")
+            src.append(f"{indent}{', '.join(map(_name, reads))} = {take}(r)")
+        done = tuple(slot[v] for v in reads if last_part[v] == k)
+        if done:
+            src.append(f"{indent}{clear}(r, {done!r})")
+        src += body[k * PART_LINES:(k + 1) * PART_LINES]
+        if stores[k]:
+            first = slot[stores[k][0]]
+            names = ", ".join(map(_name, stores[k])) + ("," if len(stores[k]) == 1 else "")
+            src.append(f"{indent}r[{first}:{first + len(stores[k])}] = {names}")
+        em.helpers.append("\n".join(src))
+        lines.append(f"{indent}{part}(r)")
+    lines += [f"{indent}{_name(v)} = r[{slot[v]}]" for v in out]
     return lines

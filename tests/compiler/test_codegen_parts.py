@@ -41,19 +41,29 @@ def test_split_program_matches_eager(name, fuse, tiny_parts):
     for g, w in zip(grads, want_grads):
         np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-11, atol=1e-13)
     source = compiled.latest().info["program"].source
-    assert "_part1()" in source and "nonlocal " in source
+    assert "_part1(r)" in source and "r = [" in source
 
 
-def test_parts_share_values_as_nonlocal_cells(tiny_parts):
+def test_parts_pass_values_in_slots_and_empty_them_after_their_last_part(tiny_parts):
     f = tg.compile(lambda x: tg.sum(tg.tanh(tg.sin(x) * 2.0 + 1.0) * x), fuse=False)
     f(np.ones(5))
-    source = f.latest().info["program"].source
-    # the enclosing function binds the shared names, parts rebind them as nonlocal,
-    # and each part is called once, then dropped
-    assert " = None" in source
-    assert "    def program_part0():" in source or "_part0():" in source
-    calls = [ln.strip() for ln in source.splitlines() if ln.strip().endswith("_part0()")]
+    lines = [ln.strip() for ln in f.latest().info["program"].source.splitlines()]
+    init = next(i for i, ln in enumerate(lines) if ln.startswith("r = ["))
+    arg = lines[init - 1].split("(")[1].rstrip("):")  # the function's one argument
+    assert lines[init].startswith(f"r = [{arg}] + [None] * ")  # handed to the parts
+    calls = [ln for ln in lines if ln.endswith("_part0(r)") and not ln.startswith("def")]
     assert len(calls) == 1
+    stored = set()
+    for ln in lines:  # r[a:b] = ...: each part stores into its own run of slots
+        if ln.startswith("r[") and ":" in ln.split("]")[0]:
+            lo, hi = map(int, ln[2:ln.index("]")].split(":"))
+            stored.update(range(lo, hi))
+    emptied = {i for ln in lines if ln.startswith("clear(r, ")
+               for i in eval(ln[len("clear(r, "):-1])}  # noqa: S307 - a tuple literal
+    returned = {int(ln.split("r[")[1].rstrip("]")) for ln in lines
+                if ln.startswith("v") and " = r[" in ln and ln.endswith("]")
+                and lines.index(ln) > lines.index(calls[0])}
+    assert stored and stored <= emptied | returned | {0}
 
 
 def _peak(compiled, *args):
@@ -77,5 +87,5 @@ def test_split_program_frees_values_as_one_function_does(monkeypatch):
     monkeypatch.setattr(parts, "PART_LINES", 3)
     split = tg.compile(tg.grad(chain), fuse=False)
     parted = _peak(split, x)
-    assert "_part5()" in split.latest().info["program"].source
+    assert "_part5(r)" in split.latest().info["program"].source
     assert parted < whole + 100_000, (whole, parted)
