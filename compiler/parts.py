@@ -1,9 +1,9 @@
-"""Long generated bodies as nested part functions.
+"""Long generated bodies as part functions.
 
 A generated body is straight-line code: assignments, one per equation, and ``del``
 statements. Past :data:`SPLIT_ABOVE` statements it is cut into parts of
-:data:`PART_LINES`, each a nested function called once in order. Values that one part
-defines and another uses travel in a list of slots.
+:data:`PART_LINES`, each a function of the program's closure that the body calls once,
+in order. Values that one part defines and another uses travel in a list of slots.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 from .ir import Lit
 
-#: A body longer than ``SPLIT_ABOVE`` statements runs as nested part functions of at
-#: most ``PART_LINES`` statements each.
+#: A body longer than ``SPLIT_ABOVE`` statements runs as part functions of at most
+#: ``PART_LINES`` statements each.
 SPLIT_ABOVE = 50_000
 PART_LINES = 2_000
 

@@ -1,4 +1,4 @@
-"""Long programs run as nested part functions: same values, same frees.
+"""Long programs run as part functions: same values, same frees.
 
 The split (``compiler/parts.py``) normally starts at 50 000 statements; here it is
 lowered so every model (and every fused body) is cut into parts of a few statements,
