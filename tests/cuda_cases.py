@@ -20,7 +20,8 @@ from tapegrad.compiler.ir import Eqn, Graph, Lit, Var
 from tapegrad.primitive import registry
 
 _N = 48
-_POOLS = {
+#: Values to draw from, per dtype kind: the awkward ones included.
+POOLS = {
     "f": [-2.5, -1.0, -0.5, -0.0, 0.0, 0.25, 0.5, 1.0, 3.0, np.nan, np.inf, -np.inf],
     "i": [-7, -3, -1, 0, 1, 2, 3, 5],
     "u": [0, 1, 2, 5, 200],
@@ -43,7 +44,7 @@ class Case(NamedTuple):
 
 
 def _values(dtype: str, rng: np.random.Generator) -> np.ndarray:
-    return rng.choice(np.array(_POOLS[np.dtype(dtype).kind], dtype=dtype), _N)
+    return rng.choice(np.array(POOLS[np.dtype(dtype).kind], dtype=dtype), _N)
 
 
 def _arity(template: str) -> int:

@@ -67,8 +67,9 @@ def _library(code: str) -> ctypes.CDLL:
     if key not in _libraries:
         cpp, so = _build_dir / f"{key}.cpp", _build_dir / f"{key}.so"
         cpp.write_text(code)
-        done = subprocess.run([CXX, "-O1", "-shared", "-fPIC", "-o", str(so), str(cpp)],
-                              capture_output=True, text=True)
+        # -fwrapv: signed overflow wraps, as on a GPU and in NumPy (C leaves it undefined)
+        done = subprocess.run([CXX, "-O1", "-fwrapv", "-shared", "-fPIC", "-o", str(so),
+                               str(cpp)], capture_output=True, text=True)
         if done.returncode:
             raise RuntimeError(f"the host compiler rejected the kernel source:\n{code}\n"
                                f"{done.stderr}")
