@@ -19,10 +19,6 @@ SPLIT_ABOVE = 50_000
 PART_LINES = 2_000
 
 
-def _name(v: Any) -> str:
-    return v if type(v) is str else f"v{v.id}"  # a variable, or the ``out`` parameter
-
-
 def may_split(n_eqns: int) -> bool:
     """Whether a body of ``n_eqns`` equations (at most two statements each) may be long
     enough to split, so that its statements' facts are worth collecting."""
@@ -55,6 +51,10 @@ def in_parts(body: list[str], facts: list, returned: tuple, name: str, indent: s
     """
     if len(body) <= SPLIT_ABOVE:
         return body
+
+    def _name(v: Any) -> str:  # a variable, or a fused body's ``out`` parameter
+        return v if type(v) is str else em.atom(v)
+
     n_parts = -(-len(body) // PART_LINES)
     born: dict = {}  # variable -> the part that writes it (each is written once)
     for k in range(n_parts):

@@ -21,7 +21,7 @@ from tapegrad.primitive import registry
 
 _N = 48
 #: Values to draw from, per dtype kind: the awkward ones included.
-POOLS = {
+_POOLS = {
     "f": [-2.5, -1.0, -0.5, -0.0, 0.0, 0.25, 0.5, 1.0, 3.0, np.nan, np.inf, -np.inf],
     "i": [-7, -3, -1, 0, 1, 2, 3, 5],
     "u": [0, 1, 2, 5, 200],
@@ -43,8 +43,9 @@ class Case(NamedTuple):
     expected: tuple
 
 
-def _values(dtype: str, rng: np.random.Generator) -> np.ndarray:
-    return rng.choice(np.array(POOLS[np.dtype(dtype).kind], dtype=dtype), _N)
+def awkward_values(dtype: Any, rng: np.random.Generator, shape: Any = _N) -> np.ndarray:
+    """An array of ``dtype`` drawn from the awkward values of its kind."""
+    return rng.choice(np.array(_POOLS[np.dtype(dtype).kind], dtype=dtype), shape)
 
 
 def _arity(template: str) -> int:
@@ -70,7 +71,7 @@ def _case(name: str, sig: tuple, params: dict, rng: np.random.Generator) -> Case
             v = Var((_N,), np.dtype(kind))
             inputs.append(v)
             atoms.append(v)
-            values.append(_values(kind, rng))
+            values.append(awkward_values(kind, rng))
         else:
             atoms.append(Lit(kind))
     prim = registry[name]

@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from tapegrad.compiler.backends.cupy import C_TYPES
 
 CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 
@@ -31,11 +32,6 @@ _PRELUDE = """\
 using namespace std;
 #define __device__
 """
-
-_CTYPES = {"bool": "bool", "int8": "signed char", "int16": "short", "int32": "int",
-           "int64": "long long", "uint8": "unsigned char", "uint16": "unsigned short",
-           "uint32": "unsigned int", "uint64": "unsigned long long", "float32": "float",
-           "float64": "double"}
 
 _build_dir = pathlib.Path(tempfile.mkdtemp(prefix="tapegrad-host-kernels-"))
 atexit.register(shutil.rmtree, _build_dir, ignore_errors=True)
@@ -52,12 +48,12 @@ def _function(index: int, src) -> str:
     lines = [f'extern "C" void kernel_{index}(long long n, void** args) {{',
              "  for (long long _k = 0; _k < n; ++_k) {"]
     for j, (dt, nm) in enumerate(ins):
-        lines.append(f"    const {_CTYPES[dt]} {nm} = (({_CTYPES[dt]}*)args[{j}])[_k];")
+        lines.append(f"    const {C_TYPES[dt]} {nm} = (({C_TYPES[dt]}*)args[{j}])[_k];")
     for dt, nm in outs:
-        lines.append(f"    {_CTYPES[dt]} {nm};")
+        lines.append(f"    {C_TYPES[dt]} {nm};")
     lines += ["    " + ln for ln in src.operation.splitlines()]
     for j, (dt, nm) in enumerate(outs, start=len(ins)):
-        lines.append(f"    (({_CTYPES[dt]}*)args[{j}])[_k] = {nm};")
+        lines.append(f"    (({C_TYPES[dt]}*)args[{j}])[_k] = {nm};")
     lines += ["  }", "}"]
     return "\n".join(lines)
 

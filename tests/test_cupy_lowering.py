@@ -16,8 +16,7 @@ import re
 
 import numpy as np
 import pytest
-from cuda_cases import POOLS as cuda_pools
-from cuda_cases import Case, assert_matches, template_cases
+from cuda_cases import Case, assert_matches, awkward_values, template_cases
 from cuda_host import CXX, host_kernels
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -214,8 +213,7 @@ def test_random_fused_groups_give_numpys_values(data):
             values.append(_BINARY[op](a, b))
         return values[-1]
 
-    args = [np.asarray(rng.choice(np.array(cuda_pools[np.dtype(d).kind], dtype=d), 6))
-            for d in dtypes]
+    args = [awkward_values(d, rng, 6) for d in dtypes]
     try:
         with np.errstate(all="ignore"):
             graph = _graph(program, *args)
@@ -226,8 +224,7 @@ def test_random_fused_groups_give_numpys_values(data):
     srcs = [kernel_source(g.prim.body, f"k{i}") for i, g in enumerate(groups)]
     for group, src, fn in zip(groups, srcs, host_kernels(srcs)):
         body = group.prim.body
-        ins = [rng.choice(np.array(cuda_pools[np.dtype(v.dtype).kind], dtype=v.dtype),
-                          v.shape) for v in body.inputs]
+        ins = [awkward_values(v.dtype, rng, v.shape) for v in body.inputs]
         with np.errstate(all="ignore"):
             got = fn(*ins, *src.consts)
             want = tuple(eval_graph(body, ins, xp=np))
@@ -316,8 +313,8 @@ def test_program_with_kernels_matches_numpy(model):
 
 
 def _built_sources(graph):
-    return [kernel_source(e.prim.body) for e in _groups(graph)
-            if kernel_source(e.prim.body) is not None]
+    srcs = [kernel_source(e.prim.body) for e in _groups(graph)]
+    return [s for s in srcs if s is not None]
 
 
 def test_cupy_backend_picks_the_cupy_lowering():

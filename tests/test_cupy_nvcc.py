@@ -29,6 +29,7 @@ import tapegrad as tg
 def _cupy_codegen():
     """CuPy's kernel code generators, or a reason why they are not usable here."""
     try:
+        import cupy
         import cupy._core._kernel as kernel
         import cupy._core._reduction as reduction
         import cupy._core.core as core
@@ -41,7 +42,7 @@ def _cupy_codegen():
     missing = [name for mod, name in needed if not hasattr(mod, name)]
     if missing:
         return None, f"this CuPy lacks the code generators used here: {missing}"
-    return (kernel, reduction, core, _carray, _scalar), None
+    return (kernel, reduction, core, _carray, _scalar, cupy.ndarray), None
 
 
 _CG, _REASON = _cupy_codegen()
@@ -54,27 +55,22 @@ pytestmark = [
 _NDARRAY, _INDEXER, _SCALAR = 1, 2, 3  # CuPy's _ArgKind
 
 
-def _arrays(kernel, types, ndim):
-    return tuple(kernel._ArgInfo(_NDARRAY, _cupy_ndarray(), np.dtype(t).type, ndim, True,
-                                 True) for t in types)
-
-
-def _cupy_ndarray():
-    import cupy
-
-    return cupy.ndarray
+def _arrays(types, ndim):
+    kernel, ndarray = _CG[0], _CG[-1]
+    return tuple(kernel._ArgInfo(_NDARRAY, ndarray, np.dtype(t).type, ndim, True, True)
+                 for t in types)
 
 
 def elementwise_code(src) -> str:
     """CuPy's CUDA for ``ElementwiseKernel(src.in_params, src.out_params, ...)`` called
     on contiguous 1-d arrays of the declared dtypes."""
-    kernel, _, _, carray, _ = _CG
+    kernel, _, _, carray, _, _ = _CG
     ins = kernel._get_param_info(src.in_params, True)
     outs = kernel._get_param_info(src.out_params, False)
     params = ins + outs + kernel._get_param_info("CIndexer _ind", False)
     in_t, out_t, types = kernel._decide_params_type(
         ins, outs, tuple(p.dtype.type for p in ins), ())
-    infos = _arrays(kernel, in_t + out_t, 1) + (
+    infos = _arrays(in_t + out_t, 1) + (
         kernel._ArgInfo(_INDEXER, carray.Indexer, None, 1, False, True),)
     return kernel._get_elementwise_kernel_code(infos, types, params, src.operation,
                                                src.name, "")
@@ -83,7 +79,7 @@ def elementwise_code(src) -> str:
 def reduction_code(parts) -> str:
     """CuPy's CUDA for the ``ReductionKernel`` of :func:`reduction_source` parts,
     reducing a 2-d input along one axis."""
-    kernel, reduction, _, carray, scalar = _CG
+    kernel, reduction, _, carray, scalar, _ = _CG
     in_p, out_p, map_e, reduce_e, post, ident, preamble, name, _ = parts
     ins = kernel._get_param_info(in_p, True)
     outs = kernel._get_param_info(out_p, False)
@@ -93,7 +89,7 @@ def reduction_code(parts) -> str:
     in_t, out_t, types = kernel._decide_params_type(
         ins, outs, tuple(p.dtype.type for p in ins), ())
     types = kernel._TypeMap(tuple(types._pairs) + (("IndexT", np.int32),))
-    infos = _arrays(kernel, in_t, 2) + _arrays(kernel, out_t, 1) + (
+    infos = _arrays(in_t, 2) + _arrays(out_t, 1) + (
         kernel._ArgInfo(_INDEXER, carray.Indexer, None, 2, False, True),
         kernel._ArgInfo(_INDEXER, carray.Indexer, None, 1, False, True),
         kernel._ArgInfo(_SCALAR, scalar.CScalar, np.int32, 0, True, True))

@@ -256,9 +256,24 @@ class FusedReduction:
         return getattr(xp, self.kind)(full, axis=axis, keepdims=keepdims)
 
 
-def reduction_source(red: FusedReduction, out_dtype: Any, count: int) -> tuple | None:
-    """``(in_params, out_params, map_expr, reduce_expr, post_map_expr, identity,
-    preamble, name, consts)`` for ``cupy.ReductionKernel``, or None."""
+class ReductionSource(NamedTuple):
+    """What ``cupy.ReductionKernel`` takes, in its argument order, and the array
+    literals of the map (passed after the inputs, as for :class:`KernelSource`)."""
+
+    in_params: str
+    out_params: str
+    map_expr: str
+    reduce_expr: str
+    post_map_expr: str
+    identity: str
+    preamble: str
+    name: str
+    consts: tuple
+
+
+def reduction_source(red: FusedReduction, out_dtype: Any,
+                     count: int) -> ReductionSource | None:
+    """The ``cupy.ReductionKernel`` source of a fused reduction, or None."""
     src = kernel_source(red.body, red.name)
     out_t = c_type(out_dtype)
     if src is None or out_t is None or len(red.body.outputs) != 1:
@@ -270,8 +285,9 @@ def reduction_source(red: FusedReduction, out_dtype: Any, count: int) -> tuple |
     body_c = src.operation.replace("o0 = ", "return ")
     preamble = f"__device__ {out_t} {red.name}_map({c_params}) {{\n{body_c}\n}}"
     post = "y = a" if red.kind == "sum" else f"y = a / ({out_t}){count}"
-    return (src.in_params, f"{np.dtype(out_dtype).name} y", f"{red.name}_map({names})",
-            "a + b", post, "0", preamble, red.name, src.consts)
+    return ReductionSource(src.in_params, f"{np.dtype(out_dtype).name} y",
+                           f"{red.name}_map({names})", "a + b", post, "0", preamble,
+                           red.name, src.consts)
 
 
 def fuse_reductions(graph: Graph) -> Graph:
@@ -316,12 +332,12 @@ def _cupy_elementwise(src: KernelSource) -> Any:
     return cupy.ElementwiseKernel(src.in_params, src.out_params, src.operation, src.name)
 
 
-def _cupy_reduction(args: tuple) -> Any:
+def _cupy_reduction(src: ReductionSource) -> Any:
     import cupy
 
-    in_p, out_p, map_e, red_e, post, ident, preamble, name, _ = args
-    return cupy.ReductionKernel(in_p, out_p, map_e, red_e, post, ident, name,
-                                preamble=preamble)
+    return cupy.ReductionKernel(src.in_params, src.out_params, src.map_expr,
+                                src.reduce_expr, src.post_map_expr, src.identity, src.name,
+                                preamble=src.preamble)
 
 
 class CupyLowering(ArrayAPILowering):
@@ -341,10 +357,10 @@ class CupyLowering(ArrayAPILowering):
         self.elementwise_kernel = elementwise_kernel
         self.reduction_kernel = reduction_kernel
 
-    def _kernel(self, key: Any, build: Callable) -> Any:
-        """The kernel built from ``key``'s source; the array constants it takes as
-        arguments (unhashable, and not part of the source) are left out of the key."""
-        key = key._replace(consts=()) if isinstance(key, KernelSource) else key[:-1] + ((),)
+    def _kernel(self, src: KernelSource | ReductionSource, build: Callable) -> Any:
+        """The kernel built from ``src``; the array constants it takes as arguments
+        (unhashable, and not part of the source) are left out of the cache key."""
+        key = src._replace(consts=())
         k = _kernels.get((build, key))
         if k is None:
             k = _kernels[(build, key)] = build(key)
@@ -362,7 +378,7 @@ class CupyLowering(ArrayAPILowering):
             src = reduction_source(prim, out.dtype, count)
             if src is not None:
                 k = em.bind(self._kernel(src, self.reduction_kernel), prim.name)
-                consts = [em.bind(self.constant(c), "c") for c in src[-1]]
+                consts = [em.bind(self.constant(c), "c") for c in src.consts]
                 p = eqn.params
                 em.notes.append(f"{prim.name}: {len(prim.body.eqns)} ops + {prim.kind} as "
                                 "cupy.ReductionKernel")
