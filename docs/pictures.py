@@ -15,7 +15,7 @@ IMG = Path(__file__).parent / "img"
 
 
 def seed_graph() -> tg.viz.Diagram:
-    """The seed chapter's figure 4.2: f(x1, x2) = 0.2 x1^2 + 0.2 x2^2 - 5."""
+    """The tutorial's graph of f(x1, x2) = 0.2 x1^2 + 0.2 x2^2 - 5 (docs/tutorial.md)."""
     x1 = tg.tensor(2.0, requires_grad=True)
     x2 = tg.tensor(2.0, requires_grad=True)
     x3 = x1.square()

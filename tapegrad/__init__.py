@@ -13,6 +13,12 @@ backward program (see :mod:`tapegrad.compiler`, imported on first use).
 
 from __future__ import annotations
 
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
 # Imported for their effect: Tensor's operators (_methods), in-place operators
 # (_inplace), NumPy's protocols (_numpy_protocol); and the tg.fft / tg.linalg namespaces.
 from . import _inplace, _methods, _numpy_protocol, fft, linalg, viz  # noqa: F401
@@ -35,25 +41,42 @@ from .transforms import grad, jvp, value_and_grad, vjp
 __version__ = "0.1.0"
 
 
-def compile(fn=None, *, static_argnums=(), verify: bool = False, **options):  # noqa: A001
+def compile(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),  # noqa: A001
+            verify: bool = False, **options: Any) -> Any:
     """Compile ``fn`` (typically ``tg.grad(f)``) into a cached, optimised program.
 
     Like ``jax.jit``: the first call with a given signature records ``fn`` on a tape,
     lowers it to the compiler's IR, runs the passes and generates Python; later calls
-    with a matching signature run the generated program. See :mod:`tapegrad.compiler`.
+    with a matching signature run the generated program. Without ``fn`` it returns a
+    decorator (``@tg.compile(static_argnums=1)``). See the compiler page of the docs.
 
     Parameters
     ----------
-    fn : callable
+    fn : callable, optional
         A function of arrays/tensors built from tapegrad operations.
     static_argnums : int or tuple of ints
         Arguments treated as compile-time constants (part of the cache key).
     verify : bool
-        Also run ``fn`` eagerly on every call and raise on the first divergence.
+        Also run ``fn`` eagerly on every call and raise ``VerificationError`` on the first
+        divergence.
+    **options
+        ``fuse`` (default True), ``passes`` (the stages to run), ``numexpr``
+        (``"auto"``, True or False), ``check`` (lint the IR after every pass) and
+        ``cache_size`` (default 64).
 
     Returns
     -------
     CompiledFunction
+        A callable with ``.source``, ``.graph``, ``.stats()``, ``.explain()``,
+        ``.recompiles`` and ``.export()``; or, without ``fn``, a decorator making one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> fast = tg.compile(tg.grad(lambda x: (x ** 2).sum()))
+    >>> fast(np.array([1.0, 2.0]))
+    tensor([2., 4.], dtype=float64)
     """
     from .compiler import compile as _compile
 
@@ -92,4 +115,16 @@ def __getattr__(name: str):
     return _numpy_protocol.namespace_attr(name)
 
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+def _public_names() -> list[str]:
+    # What ``from tapegrad import *`` gives: the functions and classes, and the tg.fft,
+    # tg.linalg and tg.viz namespaces -- not the submodules imported above nor the
+    # typing names.
+    import types
+
+    namespaces = ("fft", "linalg", "viz")
+    return sorted(name for name, value in globals().items()
+                  if not name.startswith("_") and name != "annotations"
+                  and (not isinstance(value, types.ModuleType) or name in namespaces))
+
+
+__all__ = _public_names()

@@ -2,7 +2,8 @@
 
 Runs in one process, so ratios compare like with like on one machine. Prints median
 times with the ratio to hand-written NumPy, the traced peak memory of the NumPy-based
-variants, first-call (compile) latencies and the benchmark issue's targets.
+variants, first-call (compile) latencies, and the results against the performance targets
+of docs/performance.md.
 """
 
 from __future__ import annotations
@@ -86,7 +87,19 @@ def _first_calls(names: list[str], variants: list[str], quick: bool, timeout: fl
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the comparison and print the tables. Returns the process exit code."""
+    """Run the comparison and print the tables.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The options after ``python -m tapegrad bench`` (default: ``sys.argv[1:]``);
+        ``--help`` lists them.
+
+    Returns
+    -------
+    int
+        The process exit status.
+    """
     args = _parser().parse_args(argv)
     if args.load:
         with open(args.load) as f:

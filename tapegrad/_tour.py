@@ -9,11 +9,11 @@ def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
 
 
-def seed_example() -> None:
-    """The seed chapter: f(x1, x2) = 0.2 x1^2 + 0.2 x2^2 - 5 at (2, 2)."""
+def tutorial_example() -> None:
+    """The tutorial's example (docs/tutorial.md): f(x1, x2) = 0.2 x1^2 + 0.2 x2^2 - 5 at (2, 2)."""
     import tapegrad as tg
 
-    _section("1. The seed example: f(x1, x2) = 0.2*x1**2 + 0.2*x2**2 - 5")
+    _section("1. The tutorial example: f(x1, x2) = 0.2*x1**2 + 0.2*x2**2 - 5")
     x1 = tg.tensor(2.0, requires_grad=True)
     x2 = tg.tensor(2.0, requires_grad=True)
     with tg.tape() as t:
@@ -26,7 +26,7 @@ def seed_example() -> None:
     print(">>> x7.requires_grad\n" + repr(x7.requires_grad))
     print(">>> the recorded tape (a Wengert list)")
     print(t)
-    print(">>> tg.viz.graph(x7).render(path)   # the graph as a picture (the seed's figure 4.2)")
+    print(">>> tg.viz.graph(x7).render(path)   # the figure of docs/tutorial.md")
     print("wrote", tg.viz._save_for_tour(tg.viz.graph(x7), "seed_graph"))
     x7.backward()
     print(">>> x7.backward(); x1.grad, x2.grad")
@@ -112,5 +112,5 @@ def compiled_example() -> None:
 
 def tour() -> None:
     """Run every section of the tour."""
-    seed_example()
+    tutorial_example()
     compiled_example()

@@ -5,8 +5,8 @@ PNG with the ``dot`` program (Debian package ``graphviz``) and shows inline in J
 The DOT text is written here, in a few lines, so drawing needs no Python dependency;
 only rendering needs ``dot``.
 
-``graph(y)`` draws the recorded graph behind a tensor the way the seed chapter's figure
-4.2 draws ``f(x1, x2) = 0.2 x1^2 + 0.2 x2^2 - 5``: inputs on the left, one box per
+``graph(y)`` draws the recorded graph behind a tensor the way textbook figures draw
+``f(x1, x2) = 0.2 x1^2 + 0.2 x2^2 - 5`` (docs/tutorial.md): inputs on the left, one box per
 recorded operation with its ``grad_fn`` name and output shape, the output on the right.
 Boxes are named after the Python variables that hold them in the calling frame.
 """
@@ -182,7 +182,7 @@ def graph(y: Any, names: dict[str, Any] | None = None, *, constants: bool = Fals
         The output(s) whose history to draw.
     names : dict of str to Tensor, optional
         Labels for tensors. By default the calling frame's local variables that hold
-        tensors name them (``x1``, ``x3``... in the seed example).
+        tensors name them (``x1``, ``x3``... in the tutorial's example).
     constants : bool
         Also draw Python-number operands (``0.2``, ``5``). Constant tensors and arrays
         (data) are always drawn.
