@@ -148,7 +148,7 @@ def dtype_kind(dtype: Any) -> str:
     raise TypeError(f"unknown dtype {dtype!r}")
 
 
-def is_floating(dtype) -> bool:
+def is_floating(dtype: Any) -> bool:
     """Whether ``dtype`` is real or complex floating point, for any backend's dtypes."""
     return dtype_kind(dtype) in "fc"
 

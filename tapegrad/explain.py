@@ -214,7 +214,7 @@ def _describe_cut(cut: _Cut, shape) -> tuple[str, str]:
         "constant to y.")
 
 
-def explain_grad(y, x) -> GradExplanation:
+def explain_grad(y: Tensor, x: Tensor) -> GradExplanation:
     """Say precisely why ``x`` gets no gradient from ``y`` (or confirm that it does).
 
     Parameters
@@ -227,8 +227,9 @@ def explain_grad(y, x) -> GradExplanation:
     Returns
     -------
     GradExplanation
-        ``.reason`` is a short code, ``.message`` the explanation; printing the result
-        prints the message.
+        ``.reason`` is a short code, ``.message`` the explanation, ``.path`` the records
+        between ``x`` and ``y``, ``.site`` the ``file:line`` of the culprit (or None) and
+        ``.ok`` whether ``x`` gets its gradient; printing the result prints the message.
 
     Examples
     --------

@@ -92,7 +92,23 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
 def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The Jacobian of ``fun`` by forward mode, one column per input element (JAX's
-    ``jacfwd``). Same arguments and result layout as :func:`jacrev`.
+    ``jacfwd``). Same arguments and result layout as :func:`jacrev`; cheaper than it when
+    there are fewer inputs than outputs.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of pytrees of arrays returning a pytree of tensors.
+    argnums : int or tuple of ints
+        Which arguments to differentiate.
+    has_aux : bool
+        ``fun`` returns ``(output, aux)``; the returned function returns ``(result, aux)``.
+
+    Returns
+    -------
+    callable
+        Returns, per output leaf of shape ``S_out`` and input leaf of shape ``S_in``, a
+        tensor of shape ``S_out + S_in``.
 
     Examples
     --------
@@ -124,7 +140,32 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
              mode: str = "rev") -> Callable:
     """The Jacobian of ``fun``: :func:`jacrev` (``mode="rev"``, the default, as HIPS
-    autograd's ``jacobian``) or :func:`jacfwd` (``mode="fwd"``)."""
+    autograd's ``jacobian``) or :func:`jacfwd` (``mode="fwd"``).
+
+    Parameters
+    ----------
+    fun : callable
+        A function of pytrees of arrays returning a pytree of tensors.
+    argnums : int or tuple of ints
+        Which arguments to differentiate.
+    has_aux : bool
+        ``fun`` returns ``(output, aux)``; the returned function returns ``(result, aux)``.
+    mode : {"rev", "fwd"}
+        Reverse mode (one sweep per output element) or forward mode (one push per input
+        element).
+
+    Returns
+    -------
+    callable
+        The Jacobian function, as :func:`jacrev` or :func:`jacfwd` returns it.
+
+    Examples
+    --------
+    >>> import tapegrad as tg
+    >>> tg.jacobian(lambda x: x ** 2, mode="fwd")(tg.tensor([1.0, 2.0]))
+    tensor([[2., 0.],
+            [0., 4.]])
+    """
     if mode not in ("rev", "fwd"):
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
     return (jacrev if mode == "rev" else jacfwd)(fun, argnums, has_aux)
@@ -132,6 +173,21 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fa
 
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
     """The Hessian of a scalar function, ``jacfwd(jacrev(fun))`` as in JAX.
+
+    Parameters
+    ----------
+    fun : callable
+        A function of pytrees of arrays returning a pytree of tensors.
+    argnums : int or tuple of ints
+        Which arguments to differentiate.
+    has_aux : bool
+        ``fun`` returns ``(output, aux)``; the returned function returns ``(result, aux)``.
+
+    Returns
+    -------
+    callable
+        Returns, for an input leaf of shape ``S``, a tensor of shape ``S + S`` (one block
+        per pair of differentiated arguments when there are several).
 
     Examples
     --------

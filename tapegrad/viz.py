@@ -34,7 +34,13 @@ _STYLE = {
 
 
 def dot_available() -> bool:
-    """Whether Graphviz's ``dot`` program is installed (needed to render, not to draw)."""
+    """Whether Graphviz's ``dot`` program is installed (needed to render, not to draw).
+
+    Returns
+    -------
+    bool
+        True when ``dot`` is on the ``PATH``.
+    """
     return shutil.which("dot") is not None
 
 
@@ -58,7 +64,17 @@ class Diagram:
         return f"<Diagram: {lines} lines of DOT; .source for the text, .render(path) to draw>"
 
     def pipe(self, format: str = "svg") -> bytes:
-        """Render with ``dot`` and return the bytes (``format``: svg, png, pdf, ...).
+        """Render with ``dot`` and return the bytes.
+
+        Parameters
+        ----------
+        format : str
+            An output format of ``dot``: ``"svg"``, ``"png"``, ``"pdf"``...
+
+        Returns
+        -------
+        bytes
+            The rendered picture.
 
         Raises
         ------
@@ -82,8 +98,16 @@ class Diagram:
     def render(self, path: str | Path) -> Path:
         """Write the picture to ``path``; the suffix picks the format.
 
-        ``.svg``, ``.png``, ``.pdf``... render with ``dot``; ``.dot`` and ``.gv`` write
-        the DOT text (no ``dot`` needed). Returns the path.
+        Parameters
+        ----------
+        path : str or Path
+            Where to write. ``.svg``, ``.png``, ``.pdf``... render with ``dot``; ``.dot``
+            and ``.gv`` write the DOT text (no ``dot`` needed).
+
+        Returns
+        -------
+        Path
+            ``path``.
         """
         path = Path(path)
         fmt = path.suffix.lstrip(".").lower()
@@ -286,9 +310,31 @@ def graph(y: Any, names: dict[str, Any] | None = None, *, constants: bool = Fals
     return Diagram(digraph(nodes, edges, title))
 
 
-def program(compiled_fn: Any, *args: Any) -> Diagram:
+def program(compiled_fn: Any, *args: Any, **kwargs: Any) -> Diagram:
     """Draw the program ``compiled_fn`` runs for ``args``: fused groups, saved values,
-    and where buffers are freed. See :mod:`tapegrad.compiler`."""
+    and where buffers are freed (see the compiler page of the docs).
+
+    Parameters
+    ----------
+    compiled_fn : CompiledFunction
+        The result of ``tg.compile(fn)``.
+    *args, **kwargs
+        Arguments of a call: they pick the program (compiled for them if needed).
+
+    Returns
+    -------
+    Diagram
+        One box per equation of the optimised program; a fused group is a shaded
+        cluster, values saved for later are thick orange edges.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import tapegrad as tg
+    >>> fast = tg.compile(tg.grad(lambda x: (tg.tanh(x) ** 2).sum()))
+    >>> "cluster" in tg.viz.program(fast, np.ones(3)).source
+    True
+    """
     from ._viz_program import draw_program
 
-    return draw_program(compiled_fn, *args)
+    return draw_program(compiled_fn, *args, **kwargs)

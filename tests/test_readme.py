@@ -47,3 +47,14 @@ def test_compiler_is_importable_from_a_checkout_without_editable_install(tmp_pat
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, check=True)
     assert out.stdout.split() == ["tapegrad.compiler", "True"]
+
+
+def test_command_line_help_and_unknown_arguments(capsys):
+    """``python -m tapegrad --help`` prints the commands instead of running the tour."""
+    from tapegrad.__main__ import main
+
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m tapegrad") and "bench" in out and "tour" in out
+    assert main(["--no-such-option"]) == 2
+    assert "unknown argument '--no-such-option'" in capsys.readouterr().err
