@@ -21,7 +21,7 @@ from tapegrad.backend import device_of, to_numpy
 from tapegrad.tensor import Tensor
 
 from .ir import short_dtype
-from .trace import flatten
+from .trace import exact_key, flatten
 
 log = logging.getLogger("tapegrad.compiler")
 
@@ -49,7 +49,7 @@ def _other(a: Any, static: bool) -> Any:
         return ("tree", structure, tuple(_leaf_sig(x) for x in leaves))
     if isinstance(a, Tensor) or hasattr(a, "shape"):
         return _leaf_sig(a)
-    return ("static", type(a), a)
+    return ("static", type(a), *exact_key(a))
 
 
 def signature(args: Sequence[Any], static: frozenset) -> tuple:

@@ -211,29 +211,39 @@ class NumpyLowering(GenericLowering):
 
 
 
+# NumPy's maximum and minimum propagate a NaN from either side and, on ties, return the
+# second operand (so ``maximum(-0.0, 0.0)`` is 0.0); a bare ``where(a > b, a, b)``
+# drops a NaN in ``a``.
+NUMEXPR_FORMS = {
+    "maximum": "where({0} > {1}, {0}, where({0} == {0}, {1}, {0}))",
+    "minimum": "where({0} < {1}, {0}, where({0} == {0}, {1}, {0}))",
+}
+
+
 def numexpr_expression(body: Graph) -> tuple[str, list[str], list]:
     """The numexpr text of a single-output elementwise body.
 
     Returns the expression, the input names (one per body input) and ``(name, value)``
-    constants. Python-number literals become 0-d arrays of the group's dtype: numexpr
-    would otherwise compute in double precision.
+    constants. A Python-number literal becomes a 0-d array of the dtype of the
+    equation reading it (NumPy's weak-scalar rule): numexpr would otherwise compute in
+    double precision, and a float32 step of a float64 group must still round to float32.
     """
     names = [f"i{k}" for k in range(len(body.inputs))]
     text: dict = dict(zip(body.inputs, names))
     consts: list = []
-    out_dtype = np.dtype(body.outputs[0].dtype)
     for e in body.eqns:
         args = []
         for a in e.inputs:
             if type(a) is Lit:
                 nm = f"k{len(consts)}"
                 val = a.value
-                consts.append((nm, np.asarray(val, dtype=out_dtype) if a.is_scalar
-                               else np.asarray(val)))
+                consts.append((nm, np.asarray(val, dtype=np.dtype(e.outputs[0].dtype))
+                               if a.is_scalar else np.asarray(val)))
                 args.append(nm)
             else:
                 args.append(text[a])
-        text[e.outputs[0]] = "(" + e.prim.numexpr.format(*args) + ")"
+        form = NUMEXPR_FORMS.get(e.prim.name, e.prim.numexpr)
+        text[e.outputs[0]] = "(" + form.format(*args) + ")"
     return text[body.outputs[0]], names, consts
 
 
@@ -248,6 +258,10 @@ def _group_key(eqn) -> Any:
         if not getattr(e.prim, "numexpr", None) or len(e.outputs) != 1:
             return None
         if np.dtype(e.outputs[0].dtype).char not in "fd":
+            return None
+    for v in body.inputs:  # numexpr's abs(complex) is complex; uint64 has no numexpr type
+        dt = np.dtype(v.dtype)
+        if dt.kind not in "biuf" or (dt.kind == "u" and dt.itemsize == 8):
             return None
     expr, _, consts = numexpr_expression(body)
     types = tuple((v.shape, np.dtype(v.dtype).str) for v in body.inputs)

@@ -48,7 +48,23 @@ def flatten(obj: Any, leaves: list) -> Any:
             and hasattr(obj, "__array_namespace__")):
         leaves.append(obj)
         return ARRAY
-    return ("S", t, obj)
+    return ("S", t, *exact_key(obj))
+
+
+_NAN = float("nan")
+
+
+def exact_key(obj: Any) -> tuple:
+    """``(value, tag)`` under which equal keys mean interchangeable Python values.
+
+    ``0.0 == -0.0`` but ``1/x`` tells them apart, so floats and complex numbers carry
+    their ``repr``; every float NaN is the same object (``nan != nan`` would make each
+    call a cache miss).
+    """
+    t = type(obj)
+    if t is float or t is complex:
+        return (_NAN if obj != obj and t is float else obj), repr(obj)
+    return obj, None
 
 
 def unflatten(structure: Any, leaves: Any) -> Any:

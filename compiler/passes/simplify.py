@@ -12,9 +12,11 @@ output's, computed with NumPy's own promotion: ``x_f32 * 2.0`` stays float32, so
 ``x_f32 / 2.0 -> x_f32 * 0.5`` is taken, but ``x_i64 ** 2.0 -> x*x`` (int64, not
 float64) is not.
 
-Rewrites change results by at most rounding (``x/3 -> x*(1/3)``, ``log(1+x) ->
-log1p(x)`` is more accurate) and the sign of a zero (``x+0 -> x``); never NaN/inf
-behaviour, so ``x*0 -> 0`` and ``x-x -> 0`` are absent.
+Rewrites change results by at most rounding (``x/3 -> x*(1/3)``) and the sign of a
+zero (``x+0 -> x``); never NaN/inf behaviour, so ``x*0 -> 0`` and ``x-x -> 0`` are
+absent. Nor are "more accurate" forms such as ``log(1+x) -> log1p(x)`` or
+``exp(x)-1 -> expm1(x)``: where ``1+x`` rounds to 1 the program would give ``x`` where
+the function gives 0 (and ``1/log(1+x)`` a finite number where it gives inf).
 """
 
 from __future__ import annotations
@@ -41,13 +43,23 @@ def _square(m: Match, x, y):
     return m.emit("multiply", c, c)
 
 
-def _log_of_one_plus(m: Match, x):
-    add = m.src(x, "add")
-    if add is None:
+def _square_root(m: Match, x, y):
+    """NumPy computes float32/float64 ``pow(x, 0.5)`` as ``sqrt(x)`` only when the
+    exponent is a number or 0-d (``pow(-inf, 0.5)`` is then NaN, not inf, and
+    ``pow(-0.0, 0.5)`` is -0.0); with an exponent array it calls C's ``pow``."""
+    if (not isinstance(y, Lit) or not (y.is_scalar or y.value.shape == ())
+            or not _is(m, y, 0.5) or np.dtype(m.out.dtype).char not in "fd"):
         return None
-    a, b = add.inputs
-    y = b if _is(m, a, 1) else a if _is(m, b, 1) else None
-    return m.emit("log1p", m.convert(y)) if y is not None else None
+    return m.emit("sqrt", m.convert(x))
+
+
+def _negated(m: Match, y):
+    """``z`` when ``y = -z`` was computed in the output's dtype (a negation in a
+    narrower or integer dtype wraps first: ``x_f64 + -(i8(-128))`` is ``x - 128``)."""
+    z = m.src(y, "negative", 0)
+    if z is None or np.dtype(y.dtype) != np.dtype(m.out.dtype):
+        return None
+    return z
 
 
 def _reciprocal_of(c: Lit) -> Lit | None:
@@ -95,6 +107,8 @@ def _sum_of_broadcast(m: Match, x, axis, keepdims):
     src = m.src(x, "broadcast_to", 0)
     if src is None or not _broadcast_only_over(src.shape, x.shape, axis):
         return None
+    if np.dtype(m.out.dtype) == np.float16:  # the count itself may overflow float16
+        return None
     n = math.prod(s for k, s in enumerate(x.shape) if axis is None or k in axis)
     return m.emit("multiply", m.emit("reshape", src, shape=m.out.shape), n)
 
@@ -113,10 +127,18 @@ def _sum_to_of_broadcast(m: Match, x, shape):
     return m.emit("multiply", src, math.prod(x.shape) // max(math.prod(shape), 1))
 
 
+def _is_exponent(m: Match, i: int) -> bool:
+    """Operand ``i`` is a power's exponent: NumPy's ``pow`` computes differently when
+    the exponent is one number (see :func:`_square_root`), so its size must stay."""
+    return i == 1 and m.eqn.prim.name == "power"
+
+
 def _drop_broadcast_operand(m: Match, *ins, **params):
     if not m.eqn.prim.elementwise:
         return None
     for i, a in enumerate(ins):
+        if _is_exponent(m, i):
+            continue
         src = m.src(a, "broadcast_to", 0)
         if src is None:
             continue
@@ -130,6 +152,8 @@ def _scalar_literal_operand(m: Match, *ins, **params):
     if not m.eqn.prim.elementwise:
         return None
     for i, a in enumerate(ins):
+        if _is_exponent(m, i):
+            continue
         if not isinstance(a, Lit) or a.is_scalar or a.value.size <= 1:
             continue
         c = m.const(a)
@@ -181,16 +205,14 @@ RULES = IDENTITY_RULES + [
     ("multiply", commute(lambda m, x, y: m.emit("negative", m.convert(x)) if _is(m, y, -1) else None)),  # x*-1 -> -x  # noqa: E501
     ("multiply", commute(_merge_constant_factors)),  # c1*(c2*x) -> (c1*c2)*x when exact
     ("negative", lambda m, x: m.src(x, "negative", 0)),  # --x -> x
-    ("add", commute(lambda m, x, y: m.emit("subtract", x, m.src(y, "negative", 0)))),  # x+(-y) -> x-y  # noqa: E501
-    ("subtract", lambda m, x, y: m.emit("add", x, m.src(y, "negative", 0))),  # x-(-y) -> x+y
+    ("add", commute(lambda m, x, y: m.emit("subtract", x, _negated(m, y)))),  # x+(-y) -> x-y
+    ("subtract", lambda m, x, y: m.emit("add", x, _negated(m, y))),  # x-(-y) -> x+y
     # -- powers
     ("power", lambda m, x, y: m.convert(x) if _is(m, y, 1) else None),  # pow(x, 1) -> x
     ("power", _square),  # pow(x, 2) -> x*x
     ("power", lambda m, x, y: m.emit("divide", 1, m.convert(x)) if _is(m, y, -1) else None),  # pow(x, -1) -> 1/x  # noqa: E501
-    ("power", lambda m, x, y: m.emit("sqrt", m.convert(x)) if _is(m, y, 0.5) else None),  # pow(x, 0.5) -> sqrt(x), as NumPy's own fast path  # noqa: E501
-    # -- accurate forms
-    ("log", _log_of_one_plus),  # log(1+x) -> log1p(x)
-    ("subtract", lambda m, x, y: m.emit("expm1", m.src(x, "exp", 0)) if _is(m, y, 1) else None),  # exp(x)-1 -> expm1(x)  # noqa: E501
+    ("power", _square_root),  # pow(x, 0.5) -> sqrt(x), where NumPy takes its own fast path
+    # -- fusible forms
     ("tanh_grad", lambda m, g, y: m.emit("subtract", g, m.emit("multiply", m.emit("multiply", g, y), y))),  # tanh_grad(g, y) -> g - g*y*y: ufuncs that fusion chains through out=  # noqa: E501
     # -- division by a constant
     ("divide", _divide_by_constant),  # x/c -> x*(1/c)
