@@ -8,17 +8,27 @@ mode. NumPy defers ``ndarray op tensor`` to the tensor (``__array_priority__`` p
 from __future__ import annotations
 
 from . import primitives as P
+from .primitive import UnsupportedOperand
 from .tensor import Tensor
 
 
-def _binary(prim):
-    bind = prim.bind
+def _binary(fn):
+    # An operand that is no array or number gets NotImplemented, so Python tries its
+    # reflected method and otherwise raises "unsupported operand type(s)", as for
+    # ndarrays. (A try block costs nothing until it raises.)
+    bind = getattr(fn, "bind", fn)
 
     def op(self, other):
-        return bind(self, other)
+        try:
+            return bind(self, other)
+        except UnsupportedOperand:
+            return NotImplemented
 
     def rop(self, other):
-        return bind(other, self)
+        try:
+            return bind(other, self)
+        except UnsupportedOperand:
+            return NotImplemented
 
     return op, rop
 
@@ -30,20 +40,23 @@ def _attach() -> None:
     T.__mul__, T.__rmul__ = _binary(P.multiply_p)
     T.__truediv__, T.__rtruediv__ = _binary(P.divide_p)
     T.__pow__, T.__rpow__ = _binary(P.power_p)
-    T.__lt__ = lambda self, other: P.less_p.bind(self, other)
-    T.__le__ = lambda self, other: P.less_equal_p.bind(self, other)
-    T.__gt__ = lambda self, other: P.greater_p.bind(self, other)
-    T.__ge__ = lambda self, other: P.greater_equal_p.bind(self, other)
-    T.__eq__ = lambda self, other: P.equal_p.bind(self, other)
-    T.__ne__ = lambda self, other: P.not_equal_p.bind(self, other)
-    T.__and__ = lambda self, other: P.logical_and(self, other)
-    T.__or__ = lambda self, other: P.logical_or(self, other)
+    T.__floordiv__, T.__rfloordiv__ = _binary(P.floor_divide)
+    T.__mod__, T.__rmod__ = _binary(P.remainder)
+    # Comparisons: ``x == None`` is False (Python's fallback), as in PyTorch.
+    T.__lt__ = _binary(P.less_p)[0]
+    T.__le__ = _binary(P.less_equal_p)[0]
+    T.__gt__ = _binary(P.greater_p)[0]
+    T.__ge__ = _binary(P.greater_equal_p)[0]
+    T.__eq__ = _binary(P.equal_p)[0]
+    T.__ne__ = _binary(P.not_equal_p)[0]
+    T.__and__, T.__rand__ = _binary(P.logical_and)
+    T.__or__, T.__ror__ = _binary(P.logical_or)
+    T.__round__ = lambda self, ndigits=None: P.round(self, ndigits or 0)
     T.__invert__ = lambda self: P.logical_not(self)
     T.__neg__ = lambda self: P.negative_p.bind(self)
     T.__pos__ = lambda self: self
     T.__abs__ = lambda self: P.abs_p.bind(self)
-    T.__matmul__ = lambda self, other: P.matmul(self, other)
-    T.__rmatmul__ = lambda self, other: P.matmul(other, self)
+    T.__matmul__, T.__rmatmul__ = _binary(P.matmul)
     T.__getitem__ = P.getitem
 
     # NumPy-named methods.

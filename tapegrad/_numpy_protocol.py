@@ -38,7 +38,7 @@ _VALUE_ONLY = frozenset({
 })
 
 # NumPy name -> tapegrad name, where the two differ.
-_ALIASES = {"around": "round", "copy": "positive", "row_stack": "vstack"}
+_ALIASES = {"around": "round", "row_stack": "vstack"}
 
 # ufunc.reduce / ufunc.accumulate as tapegrad reductions and scans.
 _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
@@ -51,6 +51,14 @@ _UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "subok":
 
 _UNSET = object()
 _NAMESPACES = {"numpy": (), "numpy.linalg": ("linalg",), "numpy.fft": ("fft",)}
+
+
+def _copy(a: Any, order: str = "K", subok: bool = False) -> Tensor:
+    """``np.copy(t)``: a new tensor (``positive`` may return ``t`` itself, and an in-place
+    update of the copy must not reach the original)."""
+    if isinstance(a, Tensor):
+        return tapegrad.identity(a) if (a._rg or a._node is not None) else tensor(a)
+    return tensor(a)
 
 
 def _unsupported(what: str, why: str = "") -> TypeError:
@@ -188,7 +196,7 @@ def array_function(self: Tensor, func, types, args: tuple, kwargs: dict):
     what = f"{module}.{name}"
     if module == "numpy" and name in _VALUE_ONLY:
         return func(*_data(args), **{k: _data(v) for k, v in kwargs.items()})
-    fn = _lookup(module, name)
+    fn = _copy if (module, name) == ("numpy", "copy") else _lookup(module, name)
     if fn is None:
         raise _unsupported(what)
     out = kwargs.pop("out", None)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _inplace
+from ._checks import broadcast_reducible, hook_result, seed_dtype
 from ._inplace import resolve_args
 from ._state import _STATE, reset_state, set_state
 from .backend import backend_of, dtype_kind
@@ -58,7 +59,7 @@ def _seed(y: Tensor, g: Any) -> Tensor:
             f"backward: gradient has shape {g.shape} but the output has shape {y.shape}; "
             "they must match"
         )
-    return g
+    return seed_dtype(g, y, "backward")
 
 
 def _reachable(roots: Sequence[Tensor]) -> list:
@@ -101,10 +102,17 @@ def _seq_key(node) -> int:
     return node.seq
 
 
-def _unbroadcast(g: Tensor, like: Tensor) -> Tensor:
+def _unbroadcast(g: Tensor, like: Tensor, node=None) -> Tensor:
     """Sum ``g`` down to ``like``'s shape and cast to its dtype (undo broadcasting)."""
     if g.data.shape != like.data.shape:
-        g = _sum_to(g, tuple(like.data.shape))
+        shape = tuple(like.data.shape)
+        if not broadcast_reducible(tuple(g.data.shape), shape):
+            k = next((i for i, a in enumerate(node.args) if a is like), 0) if node else 0
+            raise RuntimeError(
+                f"backward: the VJP of {node.name() if node else 'an operation'} returned a "
+                f"gradient of shape {g.shape} for argument {k} of shape {like.shape}; a "
+                "gradient must have its argument's shape (or one that broadcasts to it)")
+        g = _sum_to(g, shape)
     if g.data.dtype != like.data.dtype:
         if dtype_kind(g.data.dtype) == "c" and dtype_kind(like.data.dtype) != "c":
             g = _real(g)  # a real input's gradient is the real part (JAX's convention)
@@ -128,6 +136,9 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
     """
     if retain_graph is None:
         retain_graph = create_graph
+    if inputs is not None and sources is None:
+        return _backward_to_inputs(roots, grads, _check_inputs(inputs), retain_graph,
+                                   create_graph)
     for r in roots:
         if not isinstance(r, Tensor) or not r._rg:
             raise RuntimeError(
@@ -196,7 +207,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                     continue
                 gd, ad = ga.data, a.data
                 if gd.shape != ad.shape or (gd.dtype is not ad.dtype and gd.dtype != ad.dtype):
-                    ga = _unbroadcast(ga, a)
+                    ga = _unbroadcast(ga, a, node)
                 n = a._node
                 if n is None:
                     _accumulate_leaf_grad(leaf_grads, want_leaf, a, ga)
@@ -231,6 +242,30 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
     for leaf, g in leaf_grads.values():
         _store_leaf_grad(leaf, g, create_graph)
     return None
+
+
+def _check_inputs(inputs) -> list:
+    """``backward(inputs=...)``: a tensor or a non-empty sequence of tensors."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward: the inputs argument cannot be empty")
+    for s in inputs:
+        if not isinstance(s, Tensor):
+            raise TypeError(f"backward: inputs must be tensors, got {type(s).__name__}")
+        if not s._rg:
+            raise RuntimeError("backward: every tensor in inputs must require grad")
+    return inputs
+
+
+def _backward_to_inputs(roots, grads, inputs: list, retain_graph: bool,
+                        create_graph: bool) -> None:
+    """Accumulate into ``.grad`` of exactly ``inputs``, leaves or not (as PyTorch)."""
+    unique = list({id(s): s for s in inputs}.values())
+    got = backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
+                   sources=unique)
+    for s, g in zip(unique, got):
+        if g is not None:  # leaf hooks already ran in the sweep
+            _store_leaf_grad(s, g, create_graph, hooks=False)
 
 
 def _accumulate_leaf_grad(leaf_grads: dict, want: set | None, leaf: Tensor, g) -> None:
@@ -291,7 +326,7 @@ def _run_hooks(hooks: list, g):
     for hook in hooks:
         new = hook(g)
         if new is not None:
-            g = new if isinstance(new, Tensor) else Tensor(new)
+            g = hook_result(hook, new, g)
     return g
 
 
@@ -313,9 +348,9 @@ def _outputs(node):
     return _make(node.out, node, 0, True)
 
 
-def _store_leaf_grad(leaf: Tensor, g: Tensor, create_graph: bool) -> None:
+def _store_leaf_grad(leaf: Tensor, g: Tensor, create_graph: bool, hooks: bool = True) -> None:
     """Run a leaf's hooks, then accumulate into ``leaf.grad``."""
-    if leaf._hooks:
+    if hooks and leaf._hooks:
         g = _run_hooks(leaf._hooks, g)
     if not create_graph and g._node is not None:
         g = g.detach()

@@ -34,7 +34,8 @@ class _Rule:
         leaves = list(self.leaves)
         for pos, a in zip(self.slots, arrays):
             leaves[pos] = a
-        out_leaves, self.out_def = tree_flatten(self.fun(*tree_unflatten(self.in_def, leaves)))
+        args, kwargs = tree_unflatten(self.in_def, leaves)
+        out_leaves, self.out_def = tree_flatten(self.fun(*args, **kwargs))
         return out_leaves
 
 
@@ -84,8 +85,9 @@ def checkpoint(fun: Callable) -> Callable:
     Parameters
     ----------
     fun : callable
-        A function of pytrees of arrays returning a pytree of tensors. It runs twice
-        when differentiated, so it should be deterministic.
+        A function of pytrees of arrays returning a pytree of tensors (keyword
+        arguments are handled like positional ones). It runs twice when
+        differentiated, so it should be deterministic.
 
     Returns
     -------
@@ -102,15 +104,17 @@ def checkpoint(fun: Callable) -> Callable:
     >>> x.grad
     tensor([2.0000, 0.8399])
     """
+    if not callable(fun):
+        raise TypeError(f"checkpoint: expected a callable, got {type(fun).__name__}")
     name = getattr(fun, "__name__", "fun")
 
     @functools.wraps(fun)
-    def checkpointed(*args: Any) -> Any:
-        leaves, in_def = tree_flatten(args)
+    def checkpointed(*args: Any, **kwargs: Any) -> Any:
+        leaves, in_def = tree_flatten((args, kwargs))
         st = _STATE.get()
         graph = any(isinstance(x, Tensor) and (x._rg or x._node is not None) for x in leaves)
         if not graph or not (st.grad_enabled or st.tracing is not None):
-            return fun(*args)
+            return fun(*args, **kwargs)
         rule = _Rule()
         rule.fun, rule.in_def, rule.name = fun, in_def, name
         rule.slots = [k for k, x in enumerate(leaves) if _is_array(x)]

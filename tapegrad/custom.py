@@ -135,6 +135,8 @@ class custom_vjp:
     """
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()) -> None:
+        if not callable(fun):
+            raise TypeError(f"custom_vjp: expected a callable, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
@@ -151,6 +153,10 @@ class custom_vjp:
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         """Define the forward pass (output and residuals) and the backward pass."""
+        for f, what in ((fwd, "fwd"), (bwd, "bwd")):
+            if not callable(f):
+                raise TypeError(f"custom_vjp {self.__name__}.defvjp: {what} must be "
+                                f"callable, got {type(f).__name__}")
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args: Any) -> Any:
@@ -165,9 +171,13 @@ class custom_vjp:
             return self.fun(*args)
         self._in_fwd = True  # fwd may call the function itself: that is the primal
         try:
-            out, res = self.fwd(*args)
+            pair = self.fwd(*args)
         finally:
             self._in_fwd = False
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"custom_vjp {self.__name__}: fwd must return a pair (output, "
+                            f"residuals), got {type(pair).__name__}")
+        out, res = pair
         return self._record(args, diff, out, res)
 
     def _record(self, args: tuple, diff: list, out: Any, res: Any) -> Any:

@@ -118,7 +118,12 @@ class Primitive:
             else:
                 b = _by_type.get(t, _UNKNOWN)
                 if b is _UNKNOWN:
-                    b = backend_of(d)
+                    try:
+                        b = backend_of(d)
+                    except TypeError:
+                        raise UnsupportedOperand(
+                            f"{self.name}: expected arrays, tensors or Python numbers, got "
+                            f"{type(d).__name__}") from None
                 if b is None:
                     continue
             if b is not be:
@@ -164,6 +169,10 @@ class Primitive:
         return _make(out, None, 0, False)
 
     __call__ = bind
+
+
+class UnsupportedOperand(TypeError):
+    """An operand that is no array, tensor or number (operators return NotImplemented)."""
 
 
 def _ensure_ndarray(out):

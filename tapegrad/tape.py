@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _checks
 from ._state import _STATE, reset_state, set_state
+from .backend import is_floating
+from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor
 
 
@@ -40,6 +43,11 @@ class Tape:
     def __exit__(self, *exc) -> None:
         reset_state(self._token)
         self._token = None
+        # Watched constants stop requiring grad with the block; gradient() turns them
+        # back on for its sweep, so the records made inside still reach them.
+        for t in self._restore:
+            if t._node is None:
+                t._rg = False
 
     @property
     def recording(self) -> bool:
@@ -58,6 +66,9 @@ class Tape:
             if not isinstance(t, Tensor):
                 raise TypeError(f"tape.watch: expected tensors, got {type(t).__name__}")
             if not t.requires_grad:
+                if not is_floating(t.data.dtype):
+                    raise TypeError(f"tape.watch: only floating-point tensors can be "
+                                    f"watched, got dtype {t.dtype}")
                 t.requires_grad = True
                 self._restore.append(t)
             self._watched.append(t)
@@ -75,7 +86,7 @@ class Tape:
         ----------
         target : Tensor
             What to differentiate (one element, or give ``output_gradient``).
-        sources : Tensor or list or tuple of tensors
+        sources : Tensor, or a list, tuple or dict of tensors (nested)
             Where to take gradients; the result has the same structure.
         output_gradient : array-like, optional
             The gradient of some scalar with respect to ``target``.
@@ -99,31 +110,39 @@ class Tape:
                 "tape.gradient: a non-persistent tape can only compute one gradient; "
                 "its records were released. Use tg.tape(persistent=True) for several calls."
             )
-        self._used = True
-        single = isinstance(sources, Tensor)
-        srcs = [sources] if single else list(sources)
+        srcs, treedef = tree_flatten(sources)
         for s in srcs:
             if not isinstance(s, Tensor):
-                raise TypeError(f"tape.gradient: sources must be tensors, got "
-                                f"{type(s).__name__}")
+                raise TypeError(f"tape.gradient: sources must be a tensor or a list, tuple "
+                                f"or dict of tensors, got {type(s).__name__}")
+        if not (target is None or isinstance(target, Tensor) or _checks.backend_or_none(target)
+                is not None or isinstance(target, (int, float))):
+            raise TypeError(f"tape.gradient: the target must be a tensor, got "
+                            f"{type(target).__name__}")
+        self._used = True
         # Record the backward pass when an enclosing tape is still recording.
         outer = [tp for tp in _STATE.get().tapes if tp is not self]
         create_graph = bool(outer) and _STATE.get().grad_enabled
-        if isinstance(target, Tensor) and target.requires_grad:
-            grads = backward([target], [output_gradient], sources=srcs,
-                             retain_graph=self.persistent or create_graph,
-                             create_graph=create_graph)
-        else:
-            grads = [None] * len(srcs)
+        off = [t for t in self._restore if not t._rg and t._node is None]
+        for t in off:
+            t._rg = True
+        try:
+            if isinstance(target, Tensor) and target.requires_grad:
+                grads = backward([target], [output_gradient], sources=srcs,
+                                 retain_graph=self.persistent or create_graph,
+                                 create_graph=create_graph)
+            else:
+                grads = [None] * len(srcs)
+        finally:
+            for t in off:
+                t._rg = False
         if unconnected == "zero":
             from .primitives import zeros_like
 
             grads = [zeros_like(s) if g is None else g for s, g in zip(srcs, grads)]
         if not self.persistent:
             self._release()
-        if single:
-            return grads[0]
-        return tuple(grads) if isinstance(sources, tuple) else grads
+        return tree_unflatten(treedef, list(grads))
 
     def _release(self) -> None:
         for t in self._restore:

@@ -118,7 +118,7 @@ class Tensor:
     @property
     def grad(self):
         """The accumulated gradient (leaves, and non-leaves after ``retain_grad()``)."""
-        if self._node is not None and self._rg and not self._retains:
+        if self._grad is None and self._node is not None and self._rg and not self._retains:
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being "
                 "accessed. Its .grad attribute won't be populated during backward(). "
@@ -131,15 +131,9 @@ class Tensor:
 
     @grad.setter
     def grad(self, value) -> None:
-        if value is not None:
-            if not isinstance(value, Tensor):
-                value = Tensor(value)
-            if value.shape != self.shape:
-                raise RuntimeError(
-                    f"grad: assigned gradient has shape {value.shape}, "
-                    f"expected the tensor's shape {self.shape}"
-                )
-        self._grad = value
+        from ._checks import assigned_grad
+
+        self._grad = assigned_grad(self, value)
 
     def retain_grad(self) -> None:
         """Keep this non-leaf tensor's gradient in ``.grad`` during ``backward()``."""

@@ -18,21 +18,13 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import _checks
 from ._state import _STATE, reset_state, set_state
-from .backend import backend_of, is_floating
+from .backend import backend_of, dtype_kind, is_floating
 from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor, _make
 
-
-def _check_argnums(argnums, n: int, name: str) -> tuple[int, ...]:
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not nums:
-        raise ValueError(f"{name}: argnums must name at least one argument")
-    for i in nums:
-        if not isinstance(i, int) or not -n <= i < n:
-            raise ValueError(f"{name}: argnums {argnums!r} is out of range for a function "
-                             f"called with {n} positional arguments")
-    return tuple(i % n for i in nums)
+_check_argnums = _checks.argnums  # also used by jacobian.py
 
 
 def _source(x: Any, name: str) -> Tensor:
@@ -48,7 +40,12 @@ def _source(x: Any, name: str) -> Tensor:
             # record, so this level's sources are distinct from the enclosing level's.
             return identity(x)
         return _make(x.data, None, 0, True)
-    if backend_of(x) is None:
+    try:
+        be = backend_of(x)
+    except TypeError:
+        raise TypeError(f"{name}: arguments to differentiate must be arrays, tensors or "
+                        f"numbers (in lists, tuples or dicts), got {type(x).__name__}") from None
+    if be is None:
         from .tensor import tensor
 
         x = tensor(x).data
@@ -146,25 +143,27 @@ def _zeros_if_none(g, s: Tensor) -> Tensor:
 
 def _as_output(out: Any) -> Any:
     """A function's array or number output as a (constant) tensor."""
-    if not isinstance(out, Tensor) and (isinstance(out, (int, float)) or
-                                        backend_of(out) is not None):
+    if isinstance(out, Tensor) or out is None or isinstance(out, (str, bytes)):
+        return out
+    if isinstance(out, (int, float)) or _checks.backend_or_none(out) is not None:
         return Tensor(out)
     return out
 
 
 def _value_and_grad(fun: Callable, argnums, has_aux: bool, name: str, args: tuple,
                     kwargs: dict):
-    nums = _check_argnums(argnums, len(args), name)
+    nums = _checks.argnums(argnums, len(args), name)
     tr = _Traced(fun, args, kwargs, nums, name, has_aux)
     out = _as_output(tr.out)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: the function must return a scalar tensor, got "
                         f"{type(out).__name__}")
+    _checks.output_dtype(out, name)
     if out.data.ndim != 0 and out.size != 1:
         raise TypeError(f"{name}: the function must return a scalar (one-element) output, "
                         f"got shape {out.shape}; use tg.vjp or tg.jacobian for others")
     grads = tr.split(tr.pull([out], [None], keep=False))
-    result = grads[0] if isinstance(argnums, int) else tuple(grads)
+    result = tuple(grads) if isinstance(argnums, (tuple, list)) else grads[0]
     return tr.result(out), result, tr.aux
 
 
@@ -196,6 +195,8 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     >>> tg.grad(lambda p: (p["w"] * p["b"]).sum())({"w": tg.tensor([2.0]), "b": 3.0})
     {'w': tensor([3.]), 'b': tensor(2.)}
     """
+    _checks.check_callable(fun, "grad")
+
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
         _, g, aux = _value_and_grad(fun, argnums, has_aux, "grad", args, kwargs)
@@ -209,6 +210,8 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0,
                    has_aux: bool = False) -> Callable:
     """Like :func:`grad`, but returns ``(value, grad)`` (``((value, aux), grad)`` with
     ``has_aux``), as in JAX."""
+    _checks.check_callable(fun, "value_and_grad")
+
     @functools.wraps(fun)
     def vg_fun(*args, **kwargs):
         v, g, aux = _value_and_grad(fun, argnums, has_aux, "value_and_grad", args, kwargs)
@@ -253,6 +256,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
     >>> pullback(tg.tensor([1.0, 10.0]))
     (tensor([ 3., 30.]),)
     """
+    _checks.check_callable(fun, "vjp")
     tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "vjp", has_aux)
     outs, out_def = _output_leaves(tr.out, "vjp")
 
@@ -261,6 +265,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
         if ct_def != out_def:
             raise ValueError(f"vjp: the cotangent has structure {ct_def!r} but the output "
                              f"has structure {out_def!r}")
+        _check_like(cts, outs, "vjp", "cotangent", "output")
         return tuple(tr.split(tr.pull(outs, cts)))
 
     primals_out = tr.result(tree_unflatten(out_def, outs))
@@ -297,17 +302,37 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
     >>> tg.jvp(lambda x: x ** 2, (tg.tensor([3.0]),), (tg.tensor([1.0]),))
     (tensor([9.]), tensor([6.]))
     """
+    _checks.check_callable(fun, "jvp")
+    if not (isinstance(primals, (tuple, list)) and isinstance(tangents, (tuple, list))):
+        raise TypeError(f"jvp: primals and tangents must be tuples or lists (one entry per "
+                        f"argument), got {type(primals).__name__} and "
+                        f"{type(tangents).__name__}")
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
     if tree_flatten(primals)[1] != tree_flatten(tangents)[1]:
         raise ValueError("jvp: primals and tangents must have the same structure")
+    _check_like(tree_flatten(tangents)[0], tree_flatten(primals)[0], "jvp", "tangent",
+                "primal")
     tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "jvp", has_aux)
     outs, out_def = _output_leaves(tr.out, "jvp")
     push = forward_pusher(tr, outs)
     t_out = push(tree_flatten(tangents)[0])
     res = (tr.result(tree_unflatten(out_def, outs)), tr.result(tree_unflatten(out_def, t_out)))
     return (*res, tr.aux) if has_aux else res
+
+
+def _check_like(values: list, refs: list, name: str, what: str, ref: str) -> None:
+    """Each of ``values`` has the shape of its ``refs`` entry; no complex for a real."""
+    for k, (v, r) in enumerate(zip(values, refs)):
+        shape, rshape = getattr(v, "shape", ()), getattr(r, "shape", ())
+        if tuple(shape) != tuple(rshape):
+            raise ValueError(f"{name}: {what} {k} has shape {tuple(shape)} but the {ref} "
+                             f"has shape {tuple(rshape)}; they must match")
+        dt, rdt = getattr(v, "dtype", None), getattr(r, "dtype", None)
+        if dt is not None and rdt is not None and dtype_kind(dt) == "c" != dtype_kind(rdt):
+            raise ValueError(f"{name}: {what} {k} has dtype {dt} but the {ref} has the "
+                             f"real dtype {rdt}")
 
 
 def forward_pusher(tr: _Traced, outs: list) -> Callable:

@@ -90,7 +90,7 @@ def test_gradient_errors():
     x = tg.tensor(1.0, requires_grad=True)
     with tg.tape() as t:
         y = x * 2
-    with pytest.raises(TypeError, match="sources must be tensors"):
+    with pytest.raises(TypeError, match="sources must be a tensor or a list"):
         t.gradient(y, [np.ones(1)])
     with pytest.raises(ValueError, match="unconnected must be"):
         t.gradient(y, x, unconnected="nan")

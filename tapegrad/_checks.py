@@ -1,0 +1,141 @@
+"""Argument checks of the public API that run off the per-operation path.
+
+Each check runs only where a mistake is possible and the cost is paid once per call of
+a public entry point (``backward``, a hook's result, ``.grad = ...``, a transform), never
+per recorded operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .backend import dtype_kind
+
+
+def backend_or_none(x: Any):
+    """``backend_of(x)``, or None for objects that are not arrays at all."""
+    from .backend import backend_of
+
+    try:
+        return backend_of(x)
+    except TypeError:
+        return None
+
+
+def check_callable(fun: Any, name: str) -> None:
+    """Raise ``TypeError`` unless ``fun`` is callable (JAX checks when transforming)."""
+    if not callable(fun):
+        raise TypeError(f"{name}: expected a callable, got {type(fun).__name__}")
+
+
+def _same_kind(got, expected) -> bool:
+    """A ``got`` gradient may stand for ``expected``: same dtype, or a precision change
+    within floating (or within complex) numbers."""
+    if got == expected:
+        return True
+    kg, ke = dtype_kind(got), dtype_kind(expected)
+    return kg == ke and kg in "fc"
+
+
+def hook_result(hook: Callable, new: Any, g) -> Any:
+    """Check what a gradient hook returned against the gradient ``g`` it was given."""
+    from .tensor import Tensor
+
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if not isinstance(new, Tensor):
+        try:
+            new = Tensor(new)
+        except TypeError:
+            raise TypeError(f"register_hook: hook '{name}' must return a tensor, an array or "
+                            f"None, got {type(new).__name__}") from None
+    if new.shape != g.shape:
+        raise RuntimeError(f"register_hook: hook '{name}' changed the gradient's shape: it "
+                           f"returned shape {new.shape}, expected {g.shape}")
+    if not _same_kind(new.data.dtype, g.data.dtype):
+        raise RuntimeError(f"register_hook: hook '{name}' changed the gradient's dtype: it "
+                           f"returned {new.data.dtype}, expected {g.data.dtype}")
+    if new.data.dtype != g.data.dtype:
+        from .primitives import astype
+
+        new = astype(new, g.data.dtype)
+    return new
+
+
+def assigned_grad(t, value: Any):
+    """Validate ``t.grad = value`` as PyTorch does: a tensor of ``t``'s shape and dtype."""
+    from .tensor import Tensor
+
+    if value is None:
+        return None
+    if not isinstance(value, Tensor):
+        value = Tensor(value)
+    if value.shape != t.shape:
+        raise RuntimeError(f"grad: assigned gradient has shape {value.shape}, "
+                           f"expected the tensor's shape {t.shape}")
+    if value.data.dtype != t.data.dtype:
+        raise RuntimeError(f"grad: assigned gradient has dtype {value.data.dtype}, "
+                           f"expected the tensor's dtype {t.data.dtype}")
+    return value
+
+
+def seed_dtype(g, y, what: str):
+    """A backward seed ``g`` for output ``y``: cast to ``y``'s dtype; complex for a real
+    output is an error (PyTorch and JAX raise: the imaginary part would be dropped)."""
+    if g.data.dtype == y.data.dtype:
+        return g
+    if dtype_kind(g.data.dtype) == "c" and dtype_kind(y.data.dtype) != "c":
+        raise RuntimeError(f"{what}: the gradient has dtype {g.data.dtype} but the output "
+                           f"has the real dtype {y.data.dtype}; complex gradients need a "
+                           "complex output")
+    from .primitives import astype
+
+    return astype(g, y.data.dtype)
+
+
+def broadcast_reducible(g_shape: tuple, shape: tuple) -> bool:
+    """Whether a gradient of ``g_shape`` sums down to ``shape`` (undoes a broadcast)."""
+    if len(g_shape) < len(shape):
+        return False
+    for gs, s in zip(g_shape[len(g_shape) - len(shape):], shape):
+        if s != gs and s != 1:
+            return False
+    return True
+
+
+def argnums(argnums: Any, n: int, name: str) -> tuple[int, ...]:
+    """Normalise ``argnums`` against ``n`` positional arguments (in range, unique)."""
+    single = isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool)
+    if single:
+        nums = (int(argnums),)
+    elif isinstance(argnums, (tuple, list)):
+        nums = tuple(argnums)
+    else:
+        raise TypeError(f"{name}: argnums must be an int or a tuple of ints, got "
+                        f"{type(argnums).__name__}")
+    if not nums:
+        raise ValueError(f"{name}: argnums must name at least one argument")
+    for i in nums:
+        if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
+            raise TypeError(f"{name}: argnums must be an int or a tuple of ints, got "
+                            f"{argnums!r}")
+        if not -n <= i < n:
+            raise ValueError(f"{name}: argnums {argnums!r} is out of range for a function "
+                             f"called with {n} positional arguments")
+    out = tuple(int(i) % n for i in nums)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: argnums {argnums!r} names an argument twice")
+    return out
+
+
+def output_dtype(out, name: str) -> None:
+    """``grad``'s output must be real floating point, as in JAX."""
+    kind = dtype_kind(out.data.dtype)
+    if kind == "f":
+        return
+    hint = ("use tg.vjp for complex outputs" if kind == "c" else
+            "integer and boolean outputs have no gradient")
+    raise TypeError(f"{name}: the function must return a real floating-point scalar, got "
+                    f"dtype {out.data.dtype}; {hint}")
