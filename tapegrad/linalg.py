@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import tapegrad.primitives as P
 
+from .backend import is_floating
 from .primitives._native import is_complex
 from .primitives._util import norm_axis, shape_of
 from .primitives.contract import cross, outer, tensordot, vecdot
@@ -187,6 +190,12 @@ def trace(x, offset: int = 0):
 
 
 # -- norms, as jax.numpy.linalg composes them --------------------------------------------
+def _inexact(x):
+    """Integer and boolean input as float64, as NumPy's norms compute them."""
+    dtype = getattr(x, "dtype", None)
+    return x if dtype is None or is_floating(dtype) else P.astype(x, np.float64)
+
+
 def _abs2(x):
     return P.real(x * P.conj(x)) if is_complex(x) else x * x
 
@@ -197,6 +206,7 @@ def vector_norm(x, axis=None, keepdims: bool = False, ord=2):
     At the zero vector the 2-norm's gradient is NaN, as in JAX (the norm is not
     differentiable there); ``ord=1`` uses ``abs``'s +1 at 0; ``inf`` ties share.
     """
+    x = _inexact(x)
     if axis is None:
         x, axis = P.ravel(x), 0
         if keepdims:
@@ -221,6 +231,7 @@ def vector_norm(x, axis=None, keepdims: bool = False, ord=2):
 def matrix_norm(x, keepdims: bool = False, ord="fro", axis=(-2, -1)):
     """Matrix norm over the two ``axis`` (Frobenius by default; also ``1, -1, 2, -2,
     inf, -inf, "nuc"``). ``2``, ``-2`` and ``"nuc"`` go through singular values."""
+    x = _inexact(x)
     nd = len(shape_of(x))
     row, col = (a % nd for a in axis)
     if ord in (None, "f", "fro"):
@@ -251,6 +262,7 @@ def norm(x, ord=None, axis=None, keepdims: bool = False):
     With ``ord=None`` and ``axis=None`` it is the 2-norm of all elements, whatever the
     rank. Gradients at zero and at ties match ``jax.numpy.linalg.norm``.
     """
+    x = _inexact(x)
     nd = len(shape_of(x))
     if axis is None:
         if ord is None:

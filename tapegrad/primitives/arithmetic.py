@@ -81,11 +81,17 @@ def _power_vjp(g, x, y, out):
             else:
                 gx = g * (y * x ** (y - 1))
         else:
-            gx = g * (y * x ** (y - 1.0))
+            # At x == y == 0 the rule reads 0 * inf: the derivative there is 0 (x**0 is
+            # constant in x; PyTorch's value, JAX's for integer y). Only that point is
+            # masked, so the mixed derivative in y stays exact at y == 0, x != 0.
+            at_0 = P.logical_and(P.equal(y, 0), P.equal(x, 0))
+            gx = g * P.where(at_0, 0.0, y * x ** (y - 1.0))
     if needs(y):
         # d/dy x**y = x**y * log(x), with log(x) read as 0 at x == 0 (as JAX does).
         if isinstance(x, (int, float)):  # a number base stays a number (no NumPy array)
-            gy = g * ((math.log(x) if x != 0 else 0.0) * out)
+            # A negative base has no real logarithm: NaN, as in JAX (math.log raises).
+            log_x = 0.0 if x == 0 else math.log(x) if x > 0 else math.nan
+            gy = g * (log_x * out)
         else:
             gy = g * (P.log(P.where(x == 0, 1.0, x)) * out)
     return gx, gy

@@ -31,7 +31,8 @@ def _letter_sizes(ins: list[str], operands) -> dict[str, int]:
     sizes: dict[str, int] = {}
     for sub, op in zip(ins, operands):
         for c, n in zip(sub, shape_of(op)):
-            sizes[c] = max(sizes.get(c, 1), n)
+            if sizes.get(c, 1) == 1:  # a size-1 axis broadcasts (also against size 0)
+                sizes[c] = n
     return sizes
 
 
@@ -57,6 +58,11 @@ def _einsum_vjp(g, *operands, subscripts):
         if unique != sub:
             # A repeated letter reads a diagonal: put the gradient back on it.
             r = _onto_diagonals(r, unique, sub, sizes)
+        full = tuple(sizes[c] for c in sub)
+        if shape_of(r) != full:
+            # A size-1 axis of another operand broadcast against this one's: spread the
+            # gradient over the full axis (the driver sums it back where op has size 1).
+            r = P.broadcast_to(r, full)
         grads.append(r)
     return tuple(grads)
 
@@ -200,8 +206,9 @@ def cross(a, b, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | N
     na, nb = shape_of(a)[-1], shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("cross: incompatible dimensions for cross product (must be 2 or 3)")
-    a0, a1, a2 = (P.getitem(a, (Ellipsis, i)) if i < na else 0.0 for i in range(3))
-    b0, b1, b2 = (P.getitem(b, (Ellipsis, i)) if i < nb else 0.0 for i in range(3))
+    # A missing third component is an int zero, which keeps integer dtypes.
+    a0, a1, a2 = (P.getitem(a, (Ellipsis, i)) if i < na else 0 for i in range(3))
+    b0, b1, b2 = (P.getitem(b, (Ellipsis, i)) if i < nb else 0 for i in range(3))
     z = P.subtract(P.multiply(a0, b1), P.multiply(a1, b0))
     if na == 2 and nb == 2:
         return z

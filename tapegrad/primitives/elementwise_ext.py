@@ -14,7 +14,7 @@ import numpy as np
 
 import tapegrad.primitives as P
 
-from ..backend import is_floating
+from ..backend import dtype_name, is_floating
 from ..primitive import primitive
 from ..tensor import Tensor
 from ._native import is_complex, native
@@ -329,7 +329,11 @@ def fmin(x, y):
 
 
 def copysign(x, y):
-    """``|x|`` with the sign of ``y``; ``y`` gets no gradient."""
+    """``|x|`` with the sign of ``y``; ``y`` gets no gradient. Integer ``x`` gives a
+    float result, as NumPy's ``copysign`` (a floating-point function) does."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and not is_floating(dtype):
+        x = P.astype(x, np.result_type(np.dtype(dtype_name(dtype)), np.float16))
     ax = P.abs(x)
     return P.where(P.signbit(y), P.negative(ax), ax)
 

@@ -104,16 +104,20 @@ linalg_solve_p = primitive("linalg_solve", lambda xp, a, b: xp.linalg.solve(a, b
 
 # -- det, slogdet ---------------------------------------------------------------------
 def _adjugate_impl(xp, a):
-    # adj(U S Vt) = det(U) det(Vt) V diag(prod_{j != i} s_j) U^T: no division, so it is
+    # adj(U S Vh) = det(U) det(Vh) V diag(prod_{j != i} s_j) U^H: no division, so it is
     # exact at singular matrices (the cofactor matrix JAX differentiates det with).
+    if a.shape[-1] == 0:  # the empty matrix: det 1, an empty adjugate
+        return xp.zeros_like(a)
     u, s, vt = xp.linalg.svd(a)
     n = s.shape[-1]
     diag = xp.eye(n, dtype=xp.bool, device=s.device)
     others = xp.where(diag, xp.ones_like(s)[..., None, :], s[..., None, :])
     p = xp.prod(others, axis=-1)
     sign = xp.linalg.det(u) * xp.linalg.det(vt)
-    return sign[..., None, None] * xp.matmul(xp.matrix_transpose(vt) * p[..., None, :],
-                                             xp.matrix_transpose(u))
+    v, uh = xp.matrix_transpose(vt), xp.matrix_transpose(u)
+    if is_complex(a):  # V = Vh^H and U^H: conjugate transposes (a plain one for real a)
+        v, uh = xp.conj(v), xp.conj(uh)
+    return sign[..., None, None] * xp.matmul(v * p[..., None, :], uh)
 
 
 def _adjugate_vjp(g, a, out):

@@ -3,6 +3,8 @@ broadcasts it back over the reduced axes."""
 
 from __future__ import annotations
 
+import math
+
 import tapegrad.primitives as P
 
 from ..backend import dtype_kind
@@ -84,10 +86,16 @@ def _centered(x, axis):
     return centered
 
 
+def _inverse_dof(n: int, ddof) -> float:
+    """``1 / (n - ddof)``; infinite when ``ddof >= n``, where NumPy's variance is
+    (a Python division would raise instead)."""
+    return 1.0 / (n - ddof) if n > ddof else math.inf
+
+
 def _var_vjp(g, x, axis, keepdims, ddof):
     n = count(shape_of(x), axis)
     centered = _centered(x, axis)
-    return (_expand(g, x, axis, keepdims) * centered * (2.0 / (n - ddof)),)
+    return (_expand(g, x, axis, keepdims) * centered * (2.0 * _inverse_dof(n, ddof)),)
 
 
 var_p = primitive(
@@ -100,7 +108,7 @@ var_p = primitive(
 def _std_vjp(g, x, axis, keepdims, ddof, out):
     n = count(shape_of(x), axis)
     centered = _centered(x, axis)
-    return (_expand(g / out, x, axis, keepdims) * centered * (1.0 / (n - ddof)),)
+    return (_expand(g / out, x, axis, keepdims) * centered * _inverse_dof(n, ddof),)
 
 
 std_p = primitive(
@@ -111,8 +119,12 @@ std_p = primitive(
 
 
 def _logsumexp_impl(xp, x, axis, keepdims):
-    m = xp.max(x, axis=axis, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    if x.size == 0:  # max has no identity; an empty sum's log is -inf, as in SciPy and JAX
+        m = xp.zeros(tuple(1 if axis is None or i in axis else d for i, d in enumerate(x.shape)),
+                     dtype=x.dtype, device=x.device)
+    else:
+        m = xp.max(x, axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
     s = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
     if not keepdims:
         s = xp.reshape(s, tuple(d for i, d in enumerate(s.shape)

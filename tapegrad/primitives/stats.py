@@ -4,8 +4,13 @@ reduce.py)."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 import tapegrad.primitives as P
 
+from ..backend import dtype_kind
 from ._util import norm_axis, shape_of
 
 __all__ = ["average", "median", "nanmean", "nansum", "ptp"]
@@ -34,26 +39,31 @@ def average(x, axis=None, weights=None, returned: bool = False, keepdims: bool =
 
 
 def median(x, axis=None, keepdims: bool = False):
-    """Median over ``axis``: the middle of the sorted values, or the mean of the two
-    middles. The gradient goes to the element(s) chosen (ties: the stable sort order)."""
-    if axis is None:
-        nd = len(shape_of(x))
-        s = P.sort(P.ravel(x))
-        ax = 0
-    else:
-        nd = len(shape_of(x))
-        ax = norm_axis(axis, nd, "median")[0]
-        s = P.sort(x, axis=ax)
-    n = shape_of(s)[ax]
-    pre = (slice(None),) * ax
+    """Median over ``axis`` (an int, a tuple, or all axes): the middle of the sorted
+    values, or the mean of the two middles. NaN where a reduced slice holds a NaN, and
+    float64 for integer input, as in NumPy. The gradient goes to the element(s) chosen
+    (ties: the stable sort order); a NaN result gets none."""
+    shp = shape_of(x)
+    nd = len(shp)
+    axes = norm_axis(axis, nd, "median")
+    axes = tuple(range(nd)) if axis is None else axes
+    if dtype_kind(x.dtype) in "iub":
+        x = P.astype(x, np.float64)  # NumPy's mean of the middle values
+    keep = tuple(i for i in range(nd) if i not in axes)
+    # The reduced axes moved last and flattened into one, then sorted.
+    if keep + axes != tuple(range(nd)):
+        x = P.transpose(x, keep + axes)
+    n = math.prod(shp[i] for i in axes)
+    s = P.sort(P.reshape(x, tuple(shp[i] for i in keep) + (n,)), axis=-1)
     if n % 2:
-        m = P.getitem(s, pre + (n // 2,))
+        m = P.getitem(s, (Ellipsis, n // 2))
     else:
-        m = P.multiply(P.add(P.getitem(s, pre + (n // 2 - 1,)), P.getitem(s, pre + (n // 2,))),
-                       0.5)
+        m = P.multiply(P.add(P.getitem(s, (Ellipsis, n // 2 - 1)),
+                             P.getitem(s, (Ellipsis, n // 2))), 0.5)
+    if dtype_kind(s.dtype) in "fc":  # a sort puts NaN last
+        m = P.where(P.isnan(P.getitem(s, (Ellipsis, -1))), math.nan, m)
     if keepdims:
-        m = P.reshape(m, (1,) * nd if axis is None else
-                      tuple(1 if i == ax else d for i, d in enumerate(shape_of(x))))
+        m = P.reshape(m, tuple(1 if i in axes else d for i, d in enumerate(shp)))
     return m
 
 
@@ -65,7 +75,9 @@ def ptp(x, axis=None, keepdims: bool = False):
 
 def nansum(x, axis=None, keepdims: bool = False):
     """Sum treating NaN as zero (NaN entries get no gradient)."""
-    return P.sum(P.where(P.isnan(x), 0.0, x), axis=axis, keepdims=keepdims)
+    if dtype_kind(x.dtype) in "fc":  # (integers hold no NaN, and keep their dtype)
+        x = P.where(P.isnan(x), 0.0, x)
+    return P.sum(x, axis=axis, keepdims=keepdims)
 
 
 def nanmean(x, axis=None, keepdims: bool = False):

@@ -13,7 +13,7 @@ import numpy as np
 
 import tapegrad.primitives as P
 
-from ..backend import NUMPY, backend_of, to_numpy
+from ..backend import NUMPY, backend_of, dtype_kind, to_numpy
 from ..primitive import primitive
 from ._util import along, constant_like, data_of, norm_axis, shape_of
 from .index import read_values
@@ -91,7 +91,8 @@ def _triangle(x, k: int, lower: bool):
     i = np.arange(rows).reshape(rows, 1)
     j = np.arange(cols).reshape(1, cols)
     mask = constant_like((j <= i + k) if lower else (j >= i + k), x)
-    return P.where(mask, x, 0.0)
+    # A Python int zero keeps every dtype (0.0 would turn integers into float64).
+    return P.where(mask, x, False if dtype_kind(x.dtype) == "b" else 0)
 
 
 def tril(x, k: int = 0):
