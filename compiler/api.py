@@ -37,6 +37,9 @@ from .lower import lower
 from .pipeline import describe_stages, optimize
 from .trace import flatten, trace
 
+#: The keyword options :func:`compile` takes besides ``static_argnums`` and ``verify``.
+OPTIONS = frozenset({"passes", "fuse", "numexpr", "check", "cache_size"})
+
 #: Warn when guards have failed this many times: the function probably reads a value
 #: (a loss for logging, say) that changes on every call.
 GUARD_WARN = 8
@@ -56,12 +59,19 @@ class CompiledFunction:
 
     def __init__(self, fn: Callable, static_argnums: Sequence[int] = (),
                  verify: bool = False, **options: Any) -> None:
-        if isinstance(static_argnums, int):
-            static_argnums = (static_argnums,)
+        if not callable(fn):
+            raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
         self.fn = fn
-        self.static_argnums = frozenset(static_argnums)
+        self.static_argnums = _static_positions(static_argnums)
         self.verify = verify
+        unknown = sorted(set(options) - OPTIONS)
+        if unknown:
+            raise TypeError(f"compile: unknown option(s) {', '.join(unknown)}; expected "
+                            f"some of {', '.join(sorted(OPTIONS))}")
         self.cache_size = options.pop("cache_size", 64)
+        if not isinstance(self.cache_size, int) or self.cache_size < 1:
+            raise ValueError(f"compile: cache_size must be a positive int, got "
+                             f"{self.cache_size!r}")
         self.options = options
         self.recompiles: list[str] = []
         self._cache = LRU(self.cache_size)
@@ -133,6 +143,11 @@ class CompiledFunction:
                 gc.enable()
 
     def _compile_now(self, args: tuple, kwargs: dict, reason: str) -> Entry:
+        if self.static_argnums and max(self.static_argnums) >= len(args):
+            raise TypeError(
+                f"compile: {self.__name__} has static_argnums "
+                f"{sorted(self.static_argnums)} but was called with {len(args)} "
+                "positional argument(s)")
         opts = dict(self.options)
         times = {}
         t0 = time.perf_counter()
@@ -269,6 +284,23 @@ def _value_guard_failure(entry: Entry, args: tuple, kwargs: dict,
             return (f"input {pos} is used as an index, so its value is part of the "
                     "program, and it changed")
     return None
+
+
+def _static_positions(static_argnums: Any) -> frozenset:
+    """``static_argnums`` as a set of non-negative ints, or a clear error."""
+    items = (static_argnums,) if isinstance(static_argnums, (int, np.integer)) \
+        else static_argnums
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = (static_argnums,)
+    for i in items:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"compile: static_argnums must be ints, got {i!r}")
+        if i < 0:
+            raise ValueError(f"compile: static_argnums must be non-negative positions, "
+                             f"got {i}")
+    return frozenset(int(i) for i in items)
 
 
 def compile(fn: Callable | None = None, static_argnums: Sequence[int] = (),  # noqa: A001

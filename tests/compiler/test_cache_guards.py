@@ -150,3 +150,24 @@ def test_repeated_guard_failures_warn():
     with pytest.warns(UserWarning, match="recompiled 8 times"):
         for k in range(10):
             np.testing.assert_allclose(c(np.full(2, float(k))).numpy(), 2.0 * k * k)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(static_argnums=1.5), TypeError, "static_argnums must be ints, got 1.5"),
+    (dict(static_argnums=-1), ValueError, "non-negative positions"),
+    (dict(fuze=False), TypeError, "unknown option.*fuze.*expected some of"),
+    (dict(cache_size=0), ValueError, "cache_size must be a positive int"),
+])
+def test_bad_compile_arguments_are_refused_at_once(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        tg.compile(lambda x, n: (x * n).sum(), **kwargs)
+
+
+def test_static_argnums_out_of_range_names_the_call():
+    f = tg.compile(tg.grad(lambda x, n: (x * n).sum()), static_argnums=2)
+    with pytest.raises(TypeError, match=r"static_argnums \[2\] but was called with 2"):
+        f(np.ones(2), 3.0)
+    with pytest.raises(TypeError, match="expected a function, got int"):
+        tg.compile(3)
+    g = tg.compile(tg.grad(lambda x, n: (x * n).sum()), static_argnums=np.int64(1))
+    np.testing.assert_allclose(g(np.ones(2), 3.0).numpy(), [3.0, 3.0])
