@@ -23,7 +23,7 @@ if _typing.TYPE_CHECKING:
 # (_inplace), NumPy's protocols (_numpy_protocol); and the tg.fft / tg.linalg namespaces.
 from . import _inplace, _methods, _numpy_protocol, fft, linalg, viz  # noqa: F401
 from ._config import get_default_dtype, set_default_dtype
-from ._state import enable_grad, is_grad_enabled, no_grad
+from ._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import detect_anomaly, set_detect_anomaly
 from .checkpoint import checkpoint
 from .custom import custom_vjp

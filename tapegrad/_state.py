@@ -103,3 +103,51 @@ def reset_state(token: contextvars.Token) -> None:
 def is_grad_enabled() -> bool:
     """Whether operations are currently recorded."""
     return _STATE.get().grad_enabled
+
+
+class set_grad_enabled:
+    """Switch recording on or off, as a plain call, a context manager or a decorator.
+
+    Like ``torch.set_grad_enabled``: calling it changes the mode at once (for the rest
+    of the thread, or until changed again); used in a ``with`` block or as a decorator,
+    the previous mode comes back at the end.
+
+    Parameters
+    ----------
+    mode : bool
+        Whether operations are recorded.
+
+    Examples
+    --------
+    >>> import tapegrad as tg
+    >>> x = tg.tensor([1.0], requires_grad=True)
+    >>> with tg.set_grad_enabled(False):
+    ...     (x * 2).requires_grad
+    False
+    >>> (x * 2).requires_grad
+    True
+    """
+
+    __slots__ = ("_mode", "_prev")
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: expected a bool, got {type(mode).__name__}")
+        self._mode = mode
+        st = _STATE.get()
+        self._prev = (st.grad_enabled, st.no_grad_site)
+        f = sys._getframe(1)
+        _STATE.set(st._replace(grad_enabled=mode, no_grad_site=None if mode
+                               else (f.f_code.co_filename, f.f_lineno)))
+
+    def __enter__(self) -> set_grad_enabled:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        enabled, site = self._prev
+        _STATE.set(_STATE.get()._replace(grad_enabled=enabled, no_grad_site=site))
+
+    def __call__(self, fn: Callable) -> Callable:
+        self.__exit__()  # as a decorator, the mode applies only inside ``fn``
+        override = enable_grad() if self._mode else no_grad()
+        return override(fn)

@@ -9,9 +9,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import torch
 
 import tapegrad as tg
+
+try:  # not in the test extra: the PyTorch comparison runs where it is installed
+    import torch
+except ImportError:
+    torch = None
 
 
 def tg_grad(f, *args, argnums=0):
@@ -29,10 +33,11 @@ def test_power_zero_exponent_at_zero_base(y):
     # for integer exponents, where the float rule y * x**(y-1) would give 0 * inf).
     x = np.array([0.0, 0.0, 3.0])  # 0**0, 0**1, 3**2
     (gx,) = tg_grad(lambda a: tg.sum(a ** y), x, argnums=(0,))
-    xt = torch.tensor(x, requires_grad=True)
-    (xt ** torch.tensor(y)).sum().backward()
-    np.testing.assert_allclose(gx, xt.grad.numpy())
-    np.testing.assert_allclose(gx, [0.0, 1.0, 6.0])
+    np.testing.assert_allclose(gx, [0.0, 1.0, 6.0])  # d/dx of x**0, x**1, x**2
+    if torch is not None:
+        xt = torch.tensor(x, requires_grad=True)
+        (xt ** torch.tensor(y)).sum().backward()
+        np.testing.assert_allclose(gx, xt.grad.numpy())
     if y.dtype.kind == "i":
         (ref,) = jax_grad(lambda a: jnp.sum(a ** y), x, argnums=(0,))
         np.testing.assert_allclose(gx, ref)

@@ -1,4 +1,4 @@
-"""Tables, the issue's targets and the bar chart, from a list of measured results."""
+"""Tables, the performance targets and the bar chart, from a list of measured results."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def failures(results: Sequence[Result]) -> list[str]:
 
 
 class Target(NamedTuple):
-    """One of the issue's goals: ``value`` must be at most ``goal``."""
+    """One performance goal: ``value`` must be at most ``goal``."""
 
     name: str
     value: float | None
@@ -105,7 +105,7 @@ class Target(NamedTuple):
 
 
 def targets(results: Sequence[Result], first_calls: dict | None = None) -> list[Target]:
-    """The issue's ratio targets, computed from the measured results."""
+    """The performance ratio targets, computed from the measured results."""
     idx = _index(results)
     first_calls = first_calls or {}
 

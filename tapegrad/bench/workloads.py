@@ -208,7 +208,7 @@ def _elementwise_inputs(quick: bool) -> tuple:
 
 
 def elementwise_loss(ops, x):
-    """The issue's elementwise function, reduced by a sum."""
+    """The elementwise workload's function, reduced by a sum."""
     x2 = x * x
     return ops.sum(ops.sin(x) * ops.exp(-x2) + ops.log1p(x2) * ops.tanh(x))
 

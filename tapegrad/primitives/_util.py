@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..backend import NUMPY, backend_of, namespace_dtype
 from ..tensor import Tensor
 
@@ -33,9 +35,11 @@ def norm_axis(axis, ndim: int, op: str) -> tuple[int, ...] | None:
 
 
 def shape_of(a: Any) -> tuple[int, ...]:
-    """Shape of a tensor, array or Python number."""
+    """Shape of a tensor, array, nested list or Python number."""
     s = getattr(a, "shape", None)
-    return () if s is None else tuple(s)
+    if s is None:
+        return np.shape(a) if isinstance(a, (list, tuple)) else ()
+    return tuple(s)
 
 
 def reduced_shape(shape: tuple, axis: tuple | None) -> tuple:

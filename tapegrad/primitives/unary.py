@@ -6,6 +6,8 @@ array-api-compat) and array-api-strict all provide.
 
 from __future__ import annotations
 
+import sys
+
 import tapegrad.primitives as P
 
 from ..backend import dtype_kind
@@ -92,6 +94,8 @@ def _public(prim):
     fn.__name__ = prim.name
     fn.__qualname__ = prim.name
     fn.__doc__ = prim.doc
+    # The calling module, so the API reference lists the function where it is defined.
+    fn.__module__ = sys._getframe(1).f_globals["__name__"]
     return fn
 
 
