@@ -97,9 +97,17 @@ def _shape_dtype(sig: Any) -> tuple | None:
     return None
 
 
+def _is_kw(sig: Any) -> bool:
+    return isinstance(sig, tuple) and len(sig) == 2 and isinstance(sig[0], tuple) \
+        and len(sig[0]) == 2 and sig[0][0] == "kw"
+
+
+def _unkw(sig: Any) -> Any:
+    return sig[1] if _is_kw(sig) else sig
+
+
 def _label(k: int, old: Any) -> str:
-    if isinstance(old, tuple) and len(old) == 2 and isinstance(old[0], tuple) \
-            and old[0][0] == "kw":
+    if _is_kw(old):
         return f"keyword argument {old[0][1]!r}"
     return f"argument {k}"
 
@@ -114,10 +122,10 @@ def explain_miss(old: tuple | None, new: tuple) -> str:
     for k, (a, b) in enumerate(zip(old, new)):
         if a == b:
             continue
-        what = _label(k, a)
-        if isinstance(a, tuple) and len(a) == 2 and isinstance(a[0], tuple) and \
-                a[0] and a[0][0] == "kw":
-            a, b = a[1], b[1]
+        what, a, b = _label(k, a), _unkw(a), _unkw(b)
+        if _is_kw(new[k]) != _is_kw(old[k]):  # one call passed it by keyword
+            reasons.append(f"{what} -> {_label(k, new[k])}")
+            continue
         sa, sb = _shape_dtype(a), _shape_dtype(b)
         if sa and sb:
             if sa[0] != sb[0]:

@@ -19,7 +19,7 @@ from tapegrad.tensor import Tensor
 
 from .ir import Eqn, Graph, Lit, Var, numpy_dtype
 from .lint import abstract_eval
-from .trace import Trace
+from .trace import Trace, _versions
 
 
 class Lowered(NamedTuple):
@@ -62,12 +62,14 @@ def lower(tr: Trace) -> Lowered:
 
     # The types of node outputs, from wherever the tensors were seen.
     seen: dict[Any, tuple] = {}
-    for node in tr.nodes:
-        for a in node.args:
+    node_args = [_args_of(tr, node) for node in tr.nodes]
+    for node, args in zip(tr.nodes, node_args):
+        for a in args:
             if isinstance(a, Tensor) and a._node is not None:
                 seen[_key(a)] = (a.data.shape, a.data.dtype)
-        if node.out is not None:
-            outs = node.out if node.prim.multiple_results else (node.out,)
+        out = node.out if node.out is not None else tr.saved.get(id(node), (0, None))[1]
+        if out is not None:
+            outs = out if node.prim.multiple_results else (out,)
             for i, o in enumerate(outs):
                 seen[(id(node), i)] = (o.shape, o.dtype)
     for t in list(tr.outputs) + [t for t, _ in tr.reads]:
@@ -84,8 +86,8 @@ def lower(tr: Trace) -> Lowered:
         return Lit(to_host(a))
 
     eqns = []
-    for node in tr.nodes:
-        ins = tuple(atom(a) for a in node.args)
+    for node, args in zip(tr.nodes, node_args):
+        ins = tuple(atom(a) for a in args)
         n_out = len(node.out) if node.prim.multiple_results else 1
         types = [seen.get((id(node), i)) for i in range(n_out)]
         if any(t is None for t in types):
@@ -111,6 +113,28 @@ def lower(tr: Trace) -> Lowered:
     eqns = [e._replace(params=to_host(e.params)) for e in eqns]
     graph = Graph(tuple(inputs), tuple(eqns), tuple(outputs + guard_atoms))
     return Lowered(graph, len(outputs), tuple(guards), value_guards)
+
+
+def _args_of(tr: Trace, node: Any) -> tuple:
+    """A record's arguments, also after a backward pass freed them."""
+    args = node.args
+    if args is None:
+        args, _, versions = tr.saved[id(node)]
+        if _versions(args) != versions:
+            raise RuntimeError(
+                f"compile: a tensor that {node.name()} used was modified in place after "
+                "a backward pass freed that record; compute out of place, or pass "
+                "retain_graph=True to backward")
+    for a in args:
+        if isinstance(a, Tensor) and a._rg and a._node is not None \
+                and id(a._node) in tr.detached:
+            raise NotImplementedError(
+                "compile: a detached copy of a value computed from the arguments was "
+                "made to require grad (x.detach().requires_grad_() or tg.tensor(x, "
+                "requires_grad=True)); a compiled function cannot start a new graph "
+                "from it. Differentiate with tg.grad instead, or compute that part "
+                "outside the compiled function")
+    return args
 
 
 def _baked_inputs(tr: Trace, eqns: list) -> tuple:

@@ -102,9 +102,35 @@ class Trace:
         self.marker = Node(registry["identity"], (), {}, None, 0)
         self.out_structure: Any = None
         self.outputs: list = []
+        # A backward pass without retain_graph frees its records' arguments; the
+        # lowering still needs them, so each record's arguments are kept here too.
+        self.saved: dict[int, tuple] = {}
+        self.detached: set[int] = set()  # ids of the records made by on_detach
+        self.arguments: list[Tensor] = []  # the traced inputs as created (never patched)
 
     def on_record(self, node: Node) -> None:
         self.nodes.append(node)
+        self.saved[id(node)] = (node.args, node.out, _versions(node.args))
+
+    def on_detach(self, t: Tensor, dtype: Any = None) -> Tensor:
+        """``t.detach()`` (or ``tg.tensor(t)``) of a traced tensor, while tracing.
+
+        The eager result is a leaf holding ``t``'s value; a compiled program must
+        compute that value for each call instead of keeping the traced one. So the copy
+        is recorded, without a gradient, as an ``identity`` (and ``astype``) record.
+        """
+        from tapegrad.primitives import astype, identity
+
+        token = set_state(grad_enabled=False)
+        try:
+            out = identity(t)
+            self.detached.add(id(out._node))
+            if dtype is not None:
+                out = astype(out, dtype)
+                self.detached.add(id(out._node))
+        finally:
+            reset_state(token)
+        return out
 
     def on_read(self, t: Tensor) -> None:
         self.reads.append((t, np.array(to_numpy(t.data), copy=True)))
@@ -119,7 +145,12 @@ class Trace:
         else:
             t = _make(data, self.marker, len(self.inputs), False)
         self.inputs.append(t)
+        self.arguments.append(t)
         return t
+
+
+def _versions(args: Any) -> tuple:
+    return tuple(a._version for a in args if isinstance(a, Tensor)) if args else ()
 
 
 def trace(fn: Callable, args: Sequence[Any], kwargs: dict | None = None,
@@ -146,8 +177,16 @@ def trace(fn: Callable, args: Sequence[Any], kwargs: dict | None = None,
     token = set_state(tracing=tr, grad_enabled=True, tapes=())
     try:
         out = fn(*call_args, **kw)
+    except RuntimeError as err:
+        arg = _inplace_argument(err, tr)
+        if arg is None:
+            raise
+        raise _modified_argument(fn, arg) from err
     finally:
         reset_state(token)
+    for k, t in enumerate(tr.arguments):
+        if t._version:  # modified in place under no_grad
+            raise _modified_argument(fn, k)
     leaves = []
     tr.out_structure = flatten(out, leaves)
     tr.outputs = leaves
@@ -155,3 +194,26 @@ def trace(fn: Callable, args: Sequence[Any], kwargs: dict | None = None,
         if not isinstance(x, Tensor) and backend_of(x) is None:
             raise TypeError(f"compile: cannot return {type(x).__name__} values")
     return tr
+
+
+def _inplace_argument(err: BaseException, tr: Trace) -> int | None:
+    """The position of the traced argument an in-place operation refused, or None."""
+    tb = err.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "apply" and \
+                frame.f_globals.get("__name__") == "tapegrad._inplace":
+            x = frame.f_locals.get("x")
+            for k, t in enumerate(tr.arguments):
+                if t is x:
+                    return k
+        tb = tb.tb_next
+    return None
+
+
+def _modified_argument(fn: Callable, k: int) -> RuntimeError:
+    name = getattr(fn, "__name__", "function")
+    return RuntimeError(
+        f"compile: {name} modifies its argument (array leaf {k}) in place; a compiled "
+        "program never writes to its arguments, so it cannot do what the eager function "
+        "does. Compute out of place (x = x + 1), or modify a copy (x = x * 1.0 first)")

@@ -198,6 +198,9 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, outside the graph."""
+        st = _STATE.get()
+        if st.tracing is not None and (self._node is not None or self._rg):
+            return st.tracing.on_detach(self)  # the compiler computes it on each call
         out = _make(self.data, None, 0, False)
         if self._rg:  # remembered (weakly) so explain_grad can say where a path was cut
             from .explain import note_detach
@@ -345,6 +348,9 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
     tensor([1., 2.], requires_grad=True)
     """
     if isinstance(data, Tensor):
+        st = _STATE.get()
+        if st.tracing is not None and (data._node is not None or data._rg):
+            return st.tracing.on_detach(data, dtype).requires_grad_(requires_grad)
         data = data.data
     be = backend_of(data)
     if be is None:
