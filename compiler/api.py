@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad._state import _STATE
 from tapegrad.backend import NUMPY, backend_of, to_numpy
+from tapegrad.checkpoint import recompute_in_backward
 from tapegrad.tensor import Tensor
 
 from .buffers import peak_bytes
@@ -27,6 +29,7 @@ from .cache import (
     Entry,
     explain_miss,
     guard_failure,
+    has_graph,
     log,
     nearest,
     signature,
@@ -99,6 +102,8 @@ class CompiledFunction:
         return self._slow_call(key, entries, args, kwargs)
 
     def _slow_call(self, key: tuple, entries: list | None, args: tuple, kwargs: dict) -> Any:
+        if entries is None and has_graph(key):
+            return self._call_on_graph(args, kwargs)
         reason = None
         for entry in entries or ():
             reason = _value_guard_failure(entry, args, kwargs, self.static_argnums)
@@ -128,6 +133,20 @@ class CompiledFunction:
                 raise RuntimeError(f"compile: a guard fails right after tracing ({bad}); "
                                    "the function is not deterministic")
         return self._check(entry, out, args, kwargs) if self.verify else out
+
+    def _call_on_graph(self, args: tuple, kwargs: dict) -> Any:
+        """A call with tensors that carry a graph (they require grad, or are recorded
+        results): the results must be differentiable, as ``fn``'s own are.
+
+        Inside another function being compiled, ``fn`` runs inline, so its operations
+        join that trace (as ``jax.jit`` inside ``jax.jit``). Otherwise the program
+        computes the values from the arrays alone, and one record makes them
+        differentiable: its VJP runs ``fn`` again, recorded, as :func:`tapegrad.checkpoint`
+        does. Graph keys are never cached, so the fast path never sees them.
+        """
+        if _STATE.get().tracing is not None:
+            return self.fn(*args, **kwargs)
+        return recompute_in_backward(self.fn, self, self.__name__, args, kwargs)
 
     # -- compiling --------------------------------------------------------------
     def _compile(self, args: tuple, kwargs: dict, reason: str) -> Entry:

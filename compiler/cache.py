@@ -27,11 +27,25 @@ log = logging.getLogger("tapegrad.compiler")
 
 _ndarray = np.ndarray
 _TENSOR = "tensor"
+#: The kind of a tensor that carries a graph (requires grad, or is a recorded result).
+#: A call with one never runs a program directly: see ``CompiledFunction._slow_call``.
+GRAPH = "tensor with a graph"
+
+
+def _tensor_kind(t: Tensor) -> str:
+    return GRAPH if t._rg or t._node is not None else _TENSOR
+
+
+def has_graph(key: Any) -> bool:
+    """Whether a cache key has a tensor that carries a graph."""
+    if type(key) is tuple:
+        return any(k == GRAPH if type(k) is str else has_graph(k) for k in key)
+    return False
 
 
 def _leaf_sig(a: Any) -> Any:
     d = a.data if isinstance(a, Tensor) else a
-    sig = (_TENSOR if d is not a else "array", type(d), tuple(d.shape), d.dtype)
+    sig = (_tensor_kind(a) if d is not a else "array", type(d), tuple(d.shape), d.dtype)
     # The array type names the backend; other backends also have several devices.
     return sig if type(d) is _ndarray else sig + (device_of(d),)
 
@@ -61,7 +75,8 @@ def signature(args: Sequence[Any], static: frozenset) -> tuple:
             key.append((a.shape, a.dtype))
         elif t is Tensor and i not in static:
             d = a.data
-            key.append((_TENSOR, type(d), d.shape, d.dtype) if type(d) is _ndarray
+            key.append((GRAPH if a._rg or a._node is not None else _TENSOR, type(d), d.shape,
+                        d.dtype) if type(d) is _ndarray
                        else _leaf_sig(a))
         else:
             key.append(_other(a, i in static))

@@ -24,25 +24,26 @@ __all__ = ["checkpoint"]
 
 
 class _Rule:
-    __slots__ = ("fun", "in_def", "leaves", "slots", "name", "out_def")
+    __slots__ = ("fun", "forward", "in_def", "leaves", "slots", "name", "out_def")
 
     def __repr__(self) -> str:
         return f"checkpoint({self.name})"
 
-    def call(self, arrays) -> list:
-        """Run ``fun`` with the array inputs replaced by ``arrays``; its output leaves."""
+    def call(self, arrays, fun: Callable | None = None) -> list:
+        """Run ``fun`` (default ``self.fun``) with the array inputs replaced by
+        ``arrays``; its output leaves."""
         leaves = list(self.leaves)
         for pos, a in zip(self.slots, arrays):
             leaves[pos] = a
         args, kwargs = tree_unflatten(self.in_def, leaves)
-        out_leaves, self.out_def = tree_flatten(self.fun(*args, **kwargs))
+        out_leaves, self.out_def = tree_flatten((fun or self.fun)(*args, **kwargs))
         return out_leaves
 
 
 def _impl(xp, *arrays, rule: _Rule):
     token = set_state(grad_enabled=False, tracing=None, tapes=())
     try:
-        outs = rule.call([_make(a, None, 0, False) for a in arrays])
+        outs = rule.call([_make(a, None, 0, False) for a in arrays], rule.forward)
     finally:
         reset_state(token)
     return tuple(o.data if isinstance(o, Tensor) else o for o in outs)
@@ -77,6 +78,29 @@ def _vjp(g, *args, rule: _Rule):
 
 _checkpoint_p = UnregisteredPrimitive("checkpoint", _impl, _vjp, grad_name="Checkpoint",
                                       multiple_results=True)
+_compiled_p = UnregisteredPrimitive("compiled", _impl, _vjp, grad_name="Compiled",
+                                    multiple_results=True)
+
+
+def _record(prim, fun: Callable, forward: Callable | None, name: str, args: tuple,
+            kwargs: dict) -> Any:
+    """One record of ``prim`` for ``fun(*args, **kwargs)``; see :func:`recompute_in_backward`."""
+    leaves, in_def = tree_flatten((args, kwargs))
+    rule = _Rule()
+    rule.fun, rule.forward, rule.in_def, rule.name = fun, forward, in_def, name
+    rule.slots = [k for k, x in enumerate(leaves) if _is_array(x)]
+    rule.leaves = [None if k in rule.slots else x for k, x in enumerate(leaves)]
+    outs = prim.bind(*[leaves[k] for k in rule.slots], rule=rule)
+    return tree_unflatten(rule.out_def, list(outs))
+
+
+def recompute_in_backward(fun: Callable, forward: Callable, name: str, args: tuple,
+                          kwargs: dict) -> Any:
+    """``fun(*args, **kwargs)`` with its values computed by ``forward`` (a compiled
+    program of ``fun``, given the arguments without their graph), recorded as one
+    record whose VJP runs ``fun`` again, recorded, as :func:`checkpoint` does. This
+    makes a compiled function's results differentiable like ``fun``'s own."""
+    return _record(_compiled_p, fun, forward, name, args, kwargs)
 
 
 def checkpoint(fun: Callable) -> Callable:
@@ -110,17 +134,12 @@ def checkpoint(fun: Callable) -> Callable:
 
     @functools.wraps(fun)
     def checkpointed(*args: Any, **kwargs: Any) -> Any:
-        leaves, in_def = tree_flatten((args, kwargs))
+        leaves = tree_flatten((args, kwargs))[0]
         st = _STATE.get()
         graph = any(isinstance(x, Tensor) and (x._rg or x._node is not None) for x in leaves)
         if not graph or not (st.grad_enabled or st.tracing is not None):
             return fun(*args, **kwargs)
-        rule = _Rule()
-        rule.fun, rule.in_def, rule.name = fun, in_def, name
-        rule.slots = [k for k, x in enumerate(leaves) if _is_array(x)]
-        rule.leaves = [None if k in rule.slots else x for k, x in enumerate(leaves)]
-        outs = _checkpoint_p.bind(*[leaves[k] for k in rule.slots], rule=rule)
-        return tree_unflatten(rule.out_def, list(outs))
+        return _record(_checkpoint_p, fun, None, name, args, kwargs)
 
     return checkpointed
 

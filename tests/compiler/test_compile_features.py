@@ -144,3 +144,44 @@ def test_eager_recording_works_after_a_failed_trace():
     (w * w).sum().backward()
     _close(w.grad.numpy(), 2 * X)
     _close(jnp.asarray(2 * X), w.grad.numpy())
+
+
+def _inner(x):
+    return (tg.sin(x) * x).sum()
+
+
+def _inner_jax(x):
+    return (jnp.sin(x) * x).sum()
+
+
+def test_a_compiled_function_inside_a_compiled_function_is_inlined():
+    inner = tg.compile(lambda x: tg.sin(x) * x)
+    outer = tg.compile(lambda x: inner(x) * 2.0)
+    outer_grad = tg.compile(tg.grad(lambda x: inner(x).sum()))
+    for v in (X, Y):  # both used to return the first call's values
+        _close(outer(v).numpy(), 2.0 * np.sin(v) * v)
+        _close(outer_grad(v).numpy(), jax.grad(_inner_jax)(v))
+
+
+def test_gradients_flow_through_a_compiled_function_like_jit_inside_grad():
+    cf = tg.compile(_inner)
+    for v in (X, Y):  # tg.grad of a compiled function used to give zeros
+        _close(tg.grad(lambda x: cf(x))(v).numpy(), jax.grad(_inner_jax)(v))
+    # second order through a compiled gradient: (g(w) * w).sum() with g = grad(f)
+    cg = tg.compile(tg.grad(_inner))
+    w = tg.tensor(X, requires_grad=True)
+    g = cg(w)
+    assert g.grad_fn is not None and g.grad_fn.name() == "CompiledBackward0"
+    (g * w).sum().backward()
+    want = jax.grad(lambda w: (jax.grad(_inner_jax)(w) * w).sum())(X)
+    _close(w.grad.numpy(), want)
+    with tg.tape() as t:  # and on a tape
+        x = tg.tensor(Y)
+        t.watch(x)
+        y = cf(x) * 3.0
+    _close(t.gradient(y, x).numpy(), 3.0 * jax.grad(_inner_jax)(Y))
+    with tg.no_grad():  # no graph wanted: the program's values, nothing recorded
+        r = cg(w)
+    assert r.grad_fn is None
+    _close(r.numpy(), jax.grad(_inner_jax)(X))
+    assert cg.recompiles == ["first call"]  # one program serves every case
