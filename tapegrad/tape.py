@@ -7,6 +7,7 @@ then answers ``t.gradient(target, sources)`` without touching any ``.grad``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from . import _checks
@@ -33,6 +34,7 @@ class Tape:
         self._restore: list[Tensor] = []
         self._token = None
         self._used = False
+        self.reads: list[str] = []  # where Python read tensor values while recording
 
     # -- context manager ----------------------------------------------------------
     def __enter__(self) -> Tape:
@@ -172,10 +174,31 @@ class Tape:
 
         The program takes new values for ``sources`` (in order) and returns the
         gradient of ``target`` with respect to each. See :mod:`tapegrad.compiler`.
+
+        The recorded operations are replayed as they were recorded: a choice the Python
+        code made from values (a branch on ``x.sum() > 0``, an index such as
+        ``x[tg.argmax(x)]``) is fixed in the program. When values were read while
+        recording, this warns; ``tg.compile(fn)`` guards such reads instead.
         """
+        if self.reads:
+            warnings.warn(
+                f"tape.compile: Python read tensor values {len(self.reads)} time(s) while "
+                f"this tape recorded (first at {self.reads[0]}); the program replays the "
+                "recorded operations, so a branch or an index chosen from those values "
+                "stays as recorded. Compile the function with tg.compile(fn) instead: it "
+                "checks such values on every call", stacklevel=2)
         from .compiler.api import compile_tape
 
         return compile_tape(self, sources, target, **options)
+
+
+def note_read(tapes: tuple) -> None:
+    """Python read a tensor's value while ``tapes`` recorded (see :meth:`Tape.compile`)."""
+    from .primitive import _user_site
+
+    site = _user_site()
+    for t in tapes:
+        t.reads.append(site)
 
 
 def tape(persistent: bool = False) -> Tape:

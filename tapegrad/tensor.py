@@ -306,6 +306,10 @@ def _note_read(t: Tensor) -> None:
     st = _STATE.get()
     if st.tracing is not None and (t._node is not None or t._rg):
         st.tracing.on_read(t)
+    elif st.tapes:
+        from .tape import note_read
+
+        note_read(st.tapes)
 
 
 def _from_python(data, dtype):

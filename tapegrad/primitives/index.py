@@ -154,12 +154,16 @@ def read_values(t):
     again instead of reusing them.
     """
     if isinstance(t, Tensor):
+        st = _STATE.get()
         if t._node is not None:
-            st = _STATE.get()
             # An integer argument of the traced function itself (it carries the trace's
             # marker node) is already checked on every call by the compiler.
             if st.tracing is not None and t._node is not getattr(st.tracing, "marker", None):
                 st.tracing.on_read(t)
+        if st.tapes and st.tracing is None:
+            from ..tape import note_read
+
+            note_read(st.tapes)
         return t.data
     return t
 

@@ -1,6 +1,8 @@
 """Eager features inside compiled functions: each compiled result equals eager
 tapegrad (and jax where it applies), or the compiler refuses naming what it cannot do."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -185,3 +187,25 @@ def test_gradients_flow_through_a_compiled_function_like_jit_inside_grad():
     assert r.grad_fn is None
     _close(r.numpy(), jax.grad(_inner_jax)(X))
     assert cg.recompiles == ["first call"]  # one program serves every case
+
+
+def test_tape_compile_warns_when_values_were_read_while_recording():
+    def f(w):
+        return (w[tg.argmax(w)] * w).sum()  # the index is chosen from the values
+
+    w = tg.tensor(X, requires_grad=True)
+    with tg.tape() as t:
+        value = f(w)
+    with pytest.warns(UserWarning, match=r"tape.compile: Python read tensor values 1 "
+                                         r"time\(s\).*test_compile_features.py"):
+        program = t.compile(w, value)
+    # what the warning says: the recorded index stays, tg.compile guards it
+    other = np.array([3.0, 0.75, 1.0, -0.5])  # its largest entry is elsewhere
+    want = jax.grad(lambda w: (w[jnp.argmax(w)] * w).sum())(other)
+    assert not np.allclose(program(other).numpy(), want)
+    _close(tg.compile(tg.grad(f))(other).numpy(), want)
+    with tg.tape() as t:  # no reads: no warning
+        value = (w * w).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _close(t.compile(w, value)(Y).numpy(), 2 * Y)
