@@ -30,10 +30,18 @@ import numpy as np
 import tapegrad.primitives as P
 
 from ._state import _STATE
+from .backend import backend_of
 from .node import _seq
 from .primitive import primitive
-from .primitives._util import needs
-from .primitives.index import _complete, _is_mask, _numpy_style, normalize_index
+from .primitives._util import data_of, needs
+from .primitives.index import (
+    _axes_used,
+    _complete,
+    _getitem_impl,
+    _is_mask,
+    _numpy_style,
+    normalize_index,
+)
 from .tensor import Tensor, _make
 
 __all__: list[str] = []
@@ -87,9 +95,51 @@ def _array_api_setitem(xp, out, v, idx):
 
 
 def _setitem_vjp(g, x, v, idx):
-    # x's gradient is g with the overwritten places zeroed; v gets what was written.
-    return (setitem_p.bind(g, 0.0, idx=idx) if needs(x) else None,
-            P.getitem(g, idx) if needs(v) else None)
+    # x's gradient is g with the overwritten places zeroed; v gets what was written, and
+    # nothing where a later write to the same place overwrote it (a repeated index).
+    gx = setitem_p.bind(g, 0.0, idx=idx) if needs(x) else None
+    if not needs(v):
+        return gx, None
+    gv = P.getitem(g, idx)
+    kept = _surviving_writes(data_of(g), idx, gv.shape)
+    return gx, gv if kept is None else P.where(kept, gv, 0.0)
+
+
+def _surviving_writes(like, idx: tuple, region: tuple):
+    """Which writes of ``out[idx] = v`` (a mask of ``out[idx]``'s shape) are not
+    overwritten by a later write to the same place; None when every place is written
+    once. Ints, slices and masks never repeat a place: only integer arrays can."""
+    if not any(hasattr(i, "dtype") and not _is_mask(i) for i in idx):
+        return None
+    xp = backend_of(like).xp
+    if xp is np and not _may_repeat(like.shape, idx):
+        return None  # the common case, checked on the host by one sort of the k indices
+    # Write each write's number with the same index: a place keeps the number of the
+    # write that wins (whatever rule the namespace applies), so reading it back and
+    # comparing marks the survivors, in the namespace and on the device of ``like``.
+    n = 1
+    for s in region:
+        n *= s
+    ids = xp.reshape(xp.arange(n, dtype=xp.int64, device=like.device), region)
+    owner = xp.full(like.shape, -1, dtype=xp.int64, device=like.device)
+    return _getitem_impl(xp, _setitem_impl(xp, owner, ids, idx), idx) == ids
+
+
+def _may_repeat(shape: tuple, idx: tuple) -> bool:
+    """Whether NumPy integer arrays in ``idx`` name a place twice (True when unsure)."""
+    arrays, dims, axis = [], [], 0
+    for i in idx:
+        if i is Ellipsis:
+            axis += len(shape) - sum(_axes_used(j) for j in idx)
+        elif _is_mask(i):
+            return True  # a mask among integer arrays: left to the exact check
+        elif hasattr(i, "dtype"):
+            arrays.append(i.astype(np.intp, copy=False))
+            dims.append(shape[axis])
+        axis += _axes_used(i) if i is not Ellipsis else 0
+    keys = np.sort(np.ravel_multi_index(np.broadcast_arrays(*arrays), dims, mode="wrap"),
+                   axis=None)
+    return bool((keys[1:] == keys[:-1]).any())
 
 
 setitem_p = primitive("setitem", _setitem_impl, _setitem_vjp, grad_name="CopySlices")
