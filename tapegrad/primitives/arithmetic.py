@@ -142,9 +142,28 @@ arctan2_p = primitive(
 )
 
 
-def _logaddexp_vjp(g, x, y, out):
-    return (g * P.exp(x - out) if needs(x) else None,
-            g * P.exp(y - out) if needs(y) else None)
+def _logaddexp_vjp_for(exp):
+    """The VJP of ``out = log(exp(x) + exp(y))``, ``exp`` being ``P.exp`` or ``P.exp2``
+    (``logaddexp2``): ``d out/dx = exp(x - out)``, finite at infinite arguments."""
+    def vjp(g, x, y, out):
+        # Where out is +inf, x - out is inf - inf: there the larger argument takes the
+        # whole gradient ((1, 0) at (inf, 0), as PyTorch; JAX gives (1, 1)) and two +inf
+        # arguments share it (0.5 each, the limit along x == y; PyTorch gives NaN, JAX
+        # (1, 1)). At x == y == -inf the gradient stays NaN, as PyTorch and JAX give.
+        top = P.logical_and(P.isinf(out), out > 0)
+        safe = P.where(top, 0.0, out)  # no inf - inf (nor NumPy's warning) below
+
+        def share(a, b):
+            w = exp(P.where(top, 0.0, a - safe))  # 1 where out is +inf
+            w = P.where(P.logical_and(top, a < b), 0.0, w)
+            return g * P.where(P.logical_and(top, a == b), 0.5, w)
+
+        return (share(x, y) if needs(x) else None, share(y, x) if needs(y) else None)
+
+    return vjp
+
+
+_logaddexp_vjp = _logaddexp_vjp_for(lambda z: P.exp(z))
 
 
 logaddexp_p = primitive(

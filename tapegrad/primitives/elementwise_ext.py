@@ -19,6 +19,7 @@ from ..primitive import primitive
 from ..tensor import Tensor
 from ._native import is_complex, native
 from ._util import needs
+from .arithmetic import _logaddexp_vjp_for
 from .unary import _public, _unary
 
 __all__ = [
@@ -104,13 +105,9 @@ hypot_p = primitive("hypot", lambda xp, x, y: xp.hypot(x, y), _hypot_vjp,
                     grad_name="Hypot", elementwise=True, xp_name="hypot", saves_output=True)
 
 
-def _logaddexp2_vjp(g, x, y, out):
-    return (g * P.exp2(x - out) if needs(x) else None,
-            g * P.exp2(y - out) if needs(y) else None)
-
-
 logaddexp2_p = primitive(
-    "logaddexp2", lambda xp, x, y: native(xp, "logaddexp2")(x, y), _logaddexp2_vjp,
+    "logaddexp2", lambda xp, x, y: native(xp, "logaddexp2")(x, y),
+    _logaddexp_vjp_for(lambda z: P.exp2(z)),
     grad_name="Logaddexp2", elementwise=True, saves_output=True,
 )
 
