@@ -17,10 +17,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import primitives as P
-from .backend import backend_of
-from .pytree import tree_flatten, tree_unflatten
+from .backend import backend_of, is_floating
+from .pytree import tree_unflatten
 from .tensor import Tensor, _make
-from .transforms import _check_argnums, _output_leaves, _Traced, _zeros_if_none, forward_pusher
+from .transforms import (
+    _check_argnums,
+    _output_leaves,
+    _Traced,
+    _zeros_if_none,
+    check_complex,
+    check_primals_tangents,
+    forward_pusher,
+)
 
 
 def _one_hot(like: Tensor, k: int) -> Tensor:
@@ -47,7 +55,8 @@ def _block(parts: list, out: Tensor, src: Tensor, axis: int) -> Tensor:
     return P.reshape(P.stack(parts, axis=axis), out.shape + src.shape)
 
 
-def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable:
     """The Jacobian of ``fun`` by reverse mode, one row per output element (JAX's
     ``jacrev``).
 
@@ -59,6 +68,10 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         Which arguments to differentiate.
     has_aux : bool
         ``fun`` returns ``(output, aux)``; the Jacobian function returns ``(jac, aux)``.
+    holomorphic : bool
+        ``fun`` is holomorphic, with complex inputs and outputs: the result is its
+        complex derivative. Without it, the outputs must be real (a real cotangent
+        would see only part of a complex one), as in JAX.
 
     Returns
     -------
@@ -78,6 +91,7 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         nums = _check_argnums(argnums, len(args), "jacrev")
         tr = _Traced(fun, args, kwargs, nums, "jacrev", has_aux)
         outs, out_def = _output_leaves(tr.out, "jacrev")
+        check_complex(tr.srcs, outs, holomorphic, "jacrev", "rev")
         blocks = []
         for o in outs:
             rows = [tr.pull([o], [_one_hot(o, k)]) for k in range(o.size)]
@@ -90,7 +104,8 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
     return jac_fun
 
 
-def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+           holomorphic: bool = False) -> Callable:
     """The Jacobian of ``fun`` by forward mode, one column per input element (JAX's
     ``jacfwd``). Same arguments and result layout as :func:`jacrev`; cheaper than it when
     there are fewer inputs than outputs.
@@ -103,6 +118,10 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         Which arguments to differentiate.
     has_aux : bool
         ``fun`` returns ``(output, aux)``; the returned function returns ``(result, aux)``.
+    holomorphic : bool
+        ``fun`` is holomorphic, with complex inputs and outputs: the result is its
+        complex derivative. Without it, the differentiated inputs must be real (a real
+        tangent would see only part of a complex one), as in JAX.
 
     Returns
     -------
@@ -122,14 +141,16 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
         nums = _check_argnums(argnums, len(args), "jacfwd")
         tr = _Traced(fun, args, kwargs, nums, "jacfwd", has_aux)
         outs, out_def = _output_leaves(tr.out, "jacfwd")
+        check_complex(tr.srcs, outs, holomorphic, "jacfwd", "fwd")
         push = forward_pusher(tr, outs)
         zeros = [_zeros_if_none(None, s) for s in tr.srcs]
         cols = []  # cols[j][k][i]: output leaf i along element k of source j
         for j, s in enumerate(tr.srcs):
             cols.append([push(zeros[:j] + [_one_hot(s, k)] + zeros[j + 1:])
                          for k in range(s.size)])
-        blocks = [[_block([c[i] for c in cols[j]], o, s, -1) for j, s in enumerate(tr.srcs)]
-                  for i, o in enumerate(outs)]
+        # An integer or boolean output has zero blocks of the input's dtype, as jacrev's.
+        blocks = [[_block([c[i] for c in cols[j]] if is_floating(o.data.dtype) else [], o, s, -1)
+                   for j, s in enumerate(tr.srcs)] for i, o in enumerate(outs)]
         jac = _assemble(tr, outs, out_def, blocks, argnums)
         return (jac, tr.aux) if has_aux else jac
 
@@ -138,7 +159,7 @@ def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 
 
 def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-             mode: str = "rev") -> Callable:
+             mode: str = "rev", holomorphic: bool = False) -> Callable:
     """The Jacobian of ``fun``: :func:`jacrev` (``mode="rev"``, the default, as HIPS
     autograd's ``jacobian``) or :func:`jacfwd` (``mode="fwd"``).
 
@@ -153,6 +174,8 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fa
     mode : {"rev", "fwd"}
         Reverse mode (one sweep per output element) or forward mode (one push per input
         element).
+    holomorphic : bool
+        As for :func:`jacrev` and :func:`jacfwd`.
 
     Returns
     -------
@@ -168,10 +191,11 @@ def jacobian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fa
     """
     if mode not in ("rev", "fwd"):
         raise ValueError(f"jacobian: mode must be 'rev' or 'fwd', got {mode!r}")
-    return (jacrev if mode == "rev" else jacfwd)(fun, argnums, has_aux)
+    return (jacrev if mode == "rev" else jacfwd)(fun, argnums, has_aux, holomorphic)
 
 
-def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+            holomorphic: bool = False) -> Callable:
     """The Hessian of a scalar function, ``jacfwd(jacrev(fun))`` as in JAX.
 
     Parameters
@@ -182,6 +206,9 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
         Which arguments to differentiate.
     has_aux : bool
         ``fun`` returns ``(output, aux)``; the returned function returns ``(result, aux)``.
+    holomorphic : bool
+        ``fun`` is holomorphic in complex inputs (complex second derivative); without
+        it the inputs must be real, as in JAX.
 
     Returns
     -------
@@ -196,7 +223,7 @@ def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fal
     tensor([[ 6.,  0.],
             [ 0., 12.]])
     """
-    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
 
 
 def hvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple:
@@ -226,11 +253,9 @@ def hvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
     >>> tg.hvp(lambda x: (x ** 3).sum(), (tg.tensor([1.0, 2.0]),), (tg.tensor([1.0, 0.0]),))
     (tensor([6., 0.]),)
     """
-    primals, tangents = tuple(primals), tuple(tangents)
-    t_leaves, t_def = tree_flatten(tangents)
-    if tree_flatten(primals)[1] != t_def:
-        raise ValueError("hvp: primals and tangents must have the same structure")
+    primals, t_leaves = check_primals_tangents(primals, tangents, "hvp")
     tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "hvp")
+    tr.graph_from(t_leaves)
     (out,), _ = _output_leaves(tr.out, "hvp")
     if out.size != 1:
         raise TypeError(f"hvp: the function must return a scalar, got shape {out.shape}")

@@ -1,13 +1,19 @@
 """Pytrees: nested lists, tuples, dicts (and namedtuples) with arrays at the leaves.
 
 The transforms accept and return pytrees, as JAX's do: ``tg.grad(loss)(params)`` with
-``params = {"w": w, "b": b}`` returns ``{"w": dw, "b": db}``. A pytree is flattened to
+``params = {"w": w, "b": b}`` returns ``{"b": db, "w": dw}``. A pytree is flattened to
 its list of leaves plus a hashable *structure* that rebuilds it. ``None`` is an empty
 subtree (no leaves), as in JAX; every other non-container value is a leaf.
+
+A dict's leaves come in sorted key order, as in JAX, so two dicts with the same keys
+have the same structure whatever order they were built in (a cotangent built with
+``{"b": .., "a": ..}`` fits an output ``{"a": .., "b": ..}``); rebuilt dicts have
+sorted keys. ``OrderedDict`` keeps its own order; ``defaultdict`` sorts too.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -21,9 +27,11 @@ class TreeDef(NamedTuple):
     Attributes
     ----------
     kind : type or None
-        ``list``, ``tuple``, ``dict``, a namedtuple class, ``type(None)``; None for a leaf.
+        ``list``, ``tuple``, ``dict``, ``OrderedDict``, ``defaultdict``, a namedtuple
+        class, ``type(None)``; None for a leaf.
     meta : Any
-        The dict's keys (in insertion order); None otherwise.
+        The keys of a dict (sorted) or an ``OrderedDict`` (in order);
+        ``(default_factory, sorted keys)`` of a ``defaultdict``; None otherwise.
     children : tuple of TreeDef
         One per element.
     """
@@ -53,8 +61,10 @@ def _show(t: TreeDef) -> str:
     if t.kind is type(None):
         return "None"
     inner = ", ".join(_show(c) for c in t.children)
-    if t.kind is dict:
-        return "{" + ", ".join(f"{k!r}: {_show(c)}" for k, c in zip(t.meta, t.children)) + "}"
+    if t.kind in _DICTS:
+        keys = t.meta[1] if t.kind is defaultdict else t.meta
+        body = "{" + ", ".join(f"{k!r}: {_show(c)}" for k, c in zip(keys, t.children)) + "}"
+        return body if t.kind is dict else f"{t.kind.__name__}({body})"
     if t.kind is list:
         return f"[{inner}]"
     if t.kind is tuple:
@@ -62,17 +72,28 @@ def _show(t: TreeDef) -> str:
     return f"{t.kind.__name__}({inner})"
 
 
+_DICTS = (dict, OrderedDict, defaultdict)
+
+
 def _is_namedtuple(t: type) -> bool:
     return issubclass(t, tuple) and hasattr(t, "_fields")
 
 
+def _sorted_keys(d: dict) -> tuple:
+    """``d``'s keys sorted (as JAX orders them); insertion order if they don't compare."""
+    try:
+        return tuple(sorted(d))
+    except TypeError:
+        return tuple(d)
+
+
 def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
-    """Split ``tree`` into its leaves (depth first, dict keys in order) and structure.
+    """Split ``tree`` into its leaves (depth first, dict keys sorted) and structure.
 
     Examples
     --------
     >>> import tapegrad as tg
-    >>> leaves, treedef = tg.tree_flatten({"a": 1, "b": (2, None, [3])})
+    >>> leaves, treedef = tg.tree_flatten({"b": (2, None, [3]), "a": 1})
     >>> leaves
     [1, 2, 3]
     >>> tg.tree_unflatten(treedef, [10, 20, 30])
@@ -86,9 +107,10 @@ def _flatten(x: Any, leaves: list) -> TreeDef:
     t = type(x)
     if t is list or t is tuple or (issubclass(t, tuple) and _is_namedtuple(t)):
         return TreeDef(t, None, tuple(_flatten(c, leaves) for c in x))
-    if t is dict:
-        keys = tuple(x)
-        return TreeDef(dict, keys, tuple(_flatten(x[k], leaves) for k in keys))
+    if t is dict or t is OrderedDict or t is defaultdict:
+        keys = tuple(x) if t is OrderedDict else _sorted_keys(x)
+        meta = (x.default_factory, keys) if t is defaultdict else keys
+        return TreeDef(t, meta, tuple(_flatten(x[k], leaves) for k in keys))
     if x is None:
         return NONE
     leaves.append(x)
@@ -116,8 +138,10 @@ def _build(t: TreeDef, it) -> Any:
     if t.kind is type(None):
         return None
     kids = [_build(c, it) for c in t.children]
-    if t.kind is dict:
-        return dict(zip(t.meta, kids))
+    if t.kind is dict or t.kind is OrderedDict:
+        return t.kind(zip(t.meta, kids))
+    if t.kind is defaultdict:
+        return defaultdict(t.meta[0], zip(t.meta[1], kids))
     if t.kind is list or t.kind is tuple:
         return t.kind(kids)
     return t.kind(*kids)  # namedtuple

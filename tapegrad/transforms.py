@@ -59,6 +59,12 @@ def _has_graph(x: Any) -> bool:
     return isinstance(x, Tensor) and (x._rg or x._node is not None)
 
 
+def _recording_outside() -> bool:
+    """Whether an enclosing transform, tape or compiler trace will differentiate again."""
+    st = _STATE.get()
+    return st.nested > 0 or bool(st.tapes) or st.tracing is not None
+
+
 class _Traced:
     """``fun`` run once on fresh source tensors: what every transform starts from.
 
@@ -78,11 +84,10 @@ class _Traced:
     def __init__(self, fun: Callable, args: tuple, kwargs: dict, nums: tuple, name: str,
                  has_aux: bool = False) -> None:
         st = _STATE.get()
-        outer = st.nested > 0 or bool(st.tapes) or st.tracing is not None
         call_args = list(args)
         self.srcs: list[Tensor] = []
         self.in_defs = []
-        self.create_graph = outer
+        self.create_graph = _recording_outside()
         for i in nums:
             leaves, treedef = tree_flatten(args[i])
             self.create_graph = self.create_graph or any(map(_has_graph, leaves))
@@ -100,8 +105,15 @@ class _Traced:
             if not (isinstance(out, (tuple, list)) and len(out) == 2):
                 raise TypeError(f"{name}: with has_aux=True the function must return a "
                                 f"pair (output, aux), got {type(out).__name__}")
-            out, self.aux = out
+            out, aux = out
+            # aux is a result like the others: detached at the top level, so it does
+            # not keep the forward graph alive.
+            self.aux = self.result(aux)
         self.out = out
+
+    def graph_from(self, leaves: Sequence[Any]) -> None:
+        """Record the sweeps also when tangents or cotangents carry a graph."""
+        self.create_graph = self.create_graph or any(map(_has_graph, leaves))
 
     def pull(self, roots: Sequence[Tensor], cts: Sequence[Any], *, create_graph=None,
              keep: bool = True) -> list:
@@ -150,15 +162,44 @@ def _as_output(out: Any) -> Any:
     return out
 
 
+def check_complex(srcs: Sequence[Tensor], outs: Sequence[Tensor], holomorphic: bool,
+                  name: str, mode: str) -> None:
+    """Refuse complex inputs or outputs whose derivative would be silently incomplete.
+
+    As in JAX: a real cotangent row only sees the real part of a complex output
+    (reverse mode), a real tangent direction only the real axis of a complex input
+    (forward mode). A holomorphic function has a complex derivative that covers both;
+    ``holomorphic=True`` asserts that, and then every input and output must be complex.
+    """
+    def dtypes(ts, complex_):
+        return [t.data.dtype for t in ts if (dtype_kind(t.data.dtype) == "c") == complex_]
+
+    if holomorphic:
+        for what, ts in (("inputs", srcs), ("outputs", outs)):
+            if real := dtypes(ts, False):
+                raise TypeError(f"{name}: with holomorphic=True the {what} must be complex, "
+                                f"got dtype {real[0]}")
+        return
+    what, ts = ("outputs", outs) if mode == "rev" else ("inputs", srcs)
+    if cplx := dtypes(ts, True):
+        other = "tg.vjp" if mode == "rev" else "tg.jvp"
+        raise TypeError(f"{name}: got complex {what} (dtype {cplx[0]}); pass "
+                        f"holomorphic=True for a holomorphic function, or use {other} for "
+                        f"others")
+
+
 def _value_and_grad(fun: Callable, argnums, has_aux: bool, name: str, args: tuple,
-                    kwargs: dict):
+                    kwargs: dict, holomorphic: bool = False):
     nums = _checks.argnums(argnums, len(args), name)
     tr = _Traced(fun, args, kwargs, nums, name, has_aux)
     out = _as_output(tr.out)
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: the function must return a scalar tensor, got "
                         f"{type(out).__name__}")
-    _checks.output_dtype(out, name)
+    if holomorphic:
+        check_complex(tr.srcs, [out], True, name, "rev")
+    else:
+        _checks.output_dtype(out, name)
     if out.data.ndim != 0 and out.size != 1:
         raise TypeError(f"{name}: the function must return a scalar (one-element) output, "
                         f"got shape {out.shape}; use tg.vjp or tg.jacobian for others")
@@ -167,7 +208,8 @@ def _value_and_grad(fun: Callable, argnums, has_aux: bool, name: str, args: tupl
     return tr.result(out), result, tr.aux
 
 
-def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable:
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False) -> Callable:
     """The gradient of a scalar function, as a function (JAX's ``grad``).
 
     Parameters
@@ -180,6 +222,9 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     has_aux : bool
         ``fun`` returns ``(output, aux)``; the gradient function returns
         ``(grad, aux)``.
+    holomorphic : bool
+        ``fun`` is holomorphic with complex inputs and a complex output; the result is
+        the complex derivative ``f'(z)`` (otherwise the output must be real).
 
     Returns
     -------
@@ -193,13 +238,14 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     >>> tg.grad(lambda x: (x ** 3).sum())(tg.tensor([2.0]))
     tensor([12.])
     >>> tg.grad(lambda p: (p["w"] * p["b"]).sum())({"w": tg.tensor([2.0]), "b": 3.0})
-    {'w': tensor([3.]), 'b': tensor(2.)}
+    {'b': tensor(2.), 'w': tensor([3.])}
     """
     _checks.check_callable(fun, "grad")
 
     @functools.wraps(fun)
     def grad_fun(*args, **kwargs):
-        _, g, aux = _value_and_grad(fun, argnums, has_aux, "grad", args, kwargs)
+        _, g, aux = _value_and_grad(fun, argnums, has_aux, "grad", args, kwargs,
+                                    holomorphic)
         return (g, aux) if has_aux else g
 
     grad_fun.__name__ = f"grad({getattr(fun, '__name__', 'fun')})"
@@ -207,14 +253,15 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
 
 
 def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0,
-                   has_aux: bool = False) -> Callable:
+                   has_aux: bool = False, holomorphic: bool = False) -> Callable:
     """Like :func:`grad`, but returns ``(value, grad)`` (``((value, aux), grad)`` with
     ``has_aux``), as in JAX."""
     _checks.check_callable(fun, "value_and_grad")
 
     @functools.wraps(fun)
     def vg_fun(*args, **kwargs):
-        v, g, aux = _value_and_grad(fun, argnums, has_aux, "value_and_grad", args, kwargs)
+        v, g, aux = _value_and_grad(fun, argnums, has_aux, "value_and_grad", args, kwargs,
+                                    holomorphic)
         return ((v, aux), g) if has_aux else (v, g)
 
     vg_fun.__name__ = f"value_and_grad({getattr(fun, '__name__', 'fun')})"
@@ -266,7 +313,10 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
             raise ValueError(f"vjp: the cotangent has structure {ct_def!r} but the output "
                              f"has structure {out_def!r}")
         _check_like(cts, outs, "vjp", "cotangent", "output")
-        return tuple(tr.split(tr.pull(outs, cts)))
+        # Decided per call: the pullback may run inside a transform (or on cotangents
+        # that carry a graph) that vjp itself was not called in.
+        cg = tr.create_graph or _recording_outside() or any(map(_has_graph, cts))
+        return tuple(tr.split(tr.pull(outs, cts, create_graph=cg)))
 
     primals_out = tr.result(tree_unflatten(out_def, outs))
     return (primals_out, vjp_fun, tr.aux) if has_aux else (primals_out, vjp_fun)
@@ -303,23 +353,35 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
     (tensor([9.]), tensor([6.]))
     """
     _checks.check_callable(fun, "jvp")
+    primals, t_leaves = check_primals_tangents(primals, tangents, "jvp")
+    tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "jvp", has_aux)
+    tr.graph_from(t_leaves)
+    outs, out_def = _output_leaves(tr.out, "jvp")
+    push = forward_pusher(tr, outs)
+    t_out = push(t_leaves)
+    res = (tr.result(tree_unflatten(out_def, outs)), tr.result(tree_unflatten(out_def, t_out)))
+    return (*res, tr.aux) if has_aux else res
+
+
+def check_primals_tangents(primals: Any, tangents: Any, name: str) -> tuple[tuple, list]:
+    """Check ``jvp``/``hvp`` arguments: tuples of matching structure, shapes and kinds.
+
+    Returns the primals as a tuple and the flat list of tangent leaves.
+    """
     if not (isinstance(primals, (tuple, list)) and isinstance(tangents, (tuple, list))):
-        raise TypeError(f"jvp: primals and tangents must be tuples or lists (one entry per "
-                        f"argument), got {type(primals).__name__} and "
+        raise TypeError(f"{name}: primals and tangents must be tuples or lists (one entry "
+                        f"per argument), got {type(primals).__name__} and "
                         f"{type(tangents).__name__}")
     primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
-        raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
-    if tree_flatten(primals)[1] != tree_flatten(tangents)[1]:
-        raise ValueError("jvp: primals and tangents must have the same structure")
-    _check_like(tree_flatten(tangents)[0], tree_flatten(primals)[0], "jvp", "tangent",
-                "primal")
-    tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "jvp", has_aux)
-    outs, out_def = _output_leaves(tr.out, "jvp")
-    push = forward_pusher(tr, outs)
-    t_out = push(tree_flatten(tangents)[0])
-    res = (tr.result(tree_unflatten(out_def, outs)), tr.result(tree_unflatten(out_def, t_out)))
-    return (*res, tr.aux) if has_aux else res
+        raise ValueError(f"{name}: got {len(primals)} primals but {len(tangents)} tangents")
+    p_leaves, p_def = tree_flatten(primals)
+    t_leaves, t_def = tree_flatten(tangents)
+    if p_def != t_def:
+        raise ValueError(f"{name}: primals and tangents must have the same structure, got "
+                         f"{p_def!r} and {t_def!r}")
+    _check_like(t_leaves, p_leaves, name, "tangent", "primal")
+    return primals, t_leaves
 
 
 def _check_like(values: list, refs: list, name: str, what: str, ref: str) -> None:
