@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .backend import to_numpy
+from . import primitives as P
+from .backend import dtype_kind, to_numpy
 from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor, tensor
 
@@ -33,8 +34,8 @@ def gradcheck(fun: Callable, *args: Any, eps: float = 1e-6, atol: float = 1e-5,
     """Check the full Jacobian of ``fun`` against central finite differences.
 
     Every floating-point argument (pytree leaves too) is differentiated, in float64.
-    Each column of the numerical Jacobian costs two calls of ``fun``, so use small
-    inputs.
+    A complex output is checked as its real and imaginary parts. Each column of the
+    numerical Jacobian costs two calls of ``fun``, so use small inputs.
 
     Parameters
     ----------
@@ -74,7 +75,14 @@ def gradcheck(fun: Callable, *args: Any, eps: float = 1e-6, atol: float = 1e-5,
         full = list(leaves)
         for k, v in zip(diff, diff_leaves):
             full[k] = v
-        return fun(*tree_unflatten(treedef, full))
+        # Real outputs only: a complex one is checked as its real and imaginary parts.
+        parts = []
+        for o in tree_flatten(fun(*tree_unflatten(treedef, full)))[0]:
+            if isinstance(o, Tensor) and dtype_kind(o.data.dtype) == "c":
+                parts += [P.real(o), P.imag(o)]
+            else:
+                parts.append(o)
+        return parts
 
     base = [tensor(leaves[k]) for k in diff]
     jac = jacrev(call, argnums=tuple(range(len(diff))))(*base)
