@@ -7,12 +7,15 @@ per recorded operation.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .backend import dtype_kind
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 
 def backend_or_none(x: Any):
@@ -139,3 +142,65 @@ def output_dtype(out, name: str) -> None:
             "integer and boolean outputs have no gradient")
     raise TypeError(f"{name}: the function must return a real floating-point scalar, got "
                     f"dtype {out.data.dtype}; {hint}")
+
+
+def check_complex(srcs: Sequence[Tensor], outs: Sequence[Tensor], holomorphic: bool,
+                  name: str, mode: str) -> None:
+    """Refuse complex inputs or outputs whose derivative would be silently incomplete.
+
+    As in JAX: a real cotangent row only sees the real part of a complex output
+    (reverse mode), a real tangent direction only the real axis of a complex input
+    (forward mode). A holomorphic function has a complex derivative that covers both;
+    ``holomorphic=True`` asserts that, and then every input and output must be complex.
+    """
+    def dtypes(ts, complex_):
+        return [t.data.dtype for t in ts if (dtype_kind(t.data.dtype) == "c") == complex_]
+
+    if holomorphic:
+        for what, ts in (("inputs", srcs), ("outputs", outs)):
+            if real := dtypes(ts, False):
+                raise TypeError(f"{name}: with holomorphic=True the {what} must be complex, "
+                                f"got dtype {real[0]}")
+        return
+    what, ts = ("outputs", outs) if mode == "rev" else ("inputs", srcs)
+    if cplx := dtypes(ts, True):
+        other = "tg.vjp" if mode == "rev" else "tg.jvp"
+        raise TypeError(f"{name}: got complex {what} (dtype {cplx[0]}); pass "
+                        f"holomorphic=True for a holomorphic function, or use {other} for "
+                        f"others")
+
+
+def check_primals_tangents(primals: Any, tangents: Any, name: str) -> tuple[tuple, list]:
+    """Check ``jvp``/``hvp`` arguments: tuples of matching structure, shapes and kinds.
+
+    Returns the primals as a tuple and the flat list of tangent leaves.
+    """
+    if not (isinstance(primals, (tuple, list)) and isinstance(tangents, (tuple, list))):
+        raise TypeError(f"{name}: primals and tangents must be tuples or lists (one entry "
+                        f"per argument), got {type(primals).__name__} and "
+                        f"{type(tangents).__name__}")
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ValueError(f"{name}: got {len(primals)} primals but {len(tangents)} tangents")
+    from .pytree import tree_flatten
+
+    p_leaves, p_def = tree_flatten(primals)
+    t_leaves, t_def = tree_flatten(tangents)
+    if p_def != t_def:
+        raise ValueError(f"{name}: primals and tangents must have the same structure, got "
+                         f"{p_def!r} and {t_def!r}")
+    check_like(t_leaves, p_leaves, name, "tangent", "primal")
+    return primals, t_leaves
+
+
+def check_like(values: list, refs: list, name: str, what: str, ref: str) -> None:
+    """Each of ``values`` has the shape of its ``refs`` entry; no complex for a real."""
+    for k, (v, r) in enumerate(zip(values, refs)):
+        shape, rshape = getattr(v, "shape", ()), getattr(r, "shape", ())
+        if tuple(shape) != tuple(rshape):
+            raise ValueError(f"{name}: {what} {k} has shape {tuple(shape)} but the {ref} "
+                             f"has shape {tuple(rshape)}; they must match")
+        dt, rdt = getattr(v, "dtype", None), getattr(r, "dtype", None)
+        if dt is not None and rdt is not None and dtype_kind(dt) == "c" != dtype_kind(rdt):
+            raise ValueError(f"{name}: {what} {k} has dtype {dt} but the {ref} has the "
+                             f"real dtype {rdt}")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import primitives as P
+from ._checks import check_complex, check_primals_tangents
 from .backend import backend_of, is_floating
 from .pytree import tree_unflatten
 from .tensor import Tensor, _make
@@ -25,8 +26,6 @@ from .transforms import (
     _output_leaves,
     _Traced,
     _zeros_if_none,
-    check_complex,
-    check_primals_tangents,
     forward_pusher,
 )
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import _checks
 from ._state import _STATE, reset_state, set_state
-from .backend import backend_of, dtype_kind, is_floating
+from .backend import backend_of, is_floating
 from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor, _make
 
@@ -162,32 +162,6 @@ def _as_output(out: Any) -> Any:
     return out
 
 
-def check_complex(srcs: Sequence[Tensor], outs: Sequence[Tensor], holomorphic: bool,
-                  name: str, mode: str) -> None:
-    """Refuse complex inputs or outputs whose derivative would be silently incomplete.
-
-    As in JAX: a real cotangent row only sees the real part of a complex output
-    (reverse mode), a real tangent direction only the real axis of a complex input
-    (forward mode). A holomorphic function has a complex derivative that covers both;
-    ``holomorphic=True`` asserts that, and then every input and output must be complex.
-    """
-    def dtypes(ts, complex_):
-        return [t.data.dtype for t in ts if (dtype_kind(t.data.dtype) == "c") == complex_]
-
-    if holomorphic:
-        for what, ts in (("inputs", srcs), ("outputs", outs)):
-            if real := dtypes(ts, False):
-                raise TypeError(f"{name}: with holomorphic=True the {what} must be complex, "
-                                f"got dtype {real[0]}")
-        return
-    what, ts = ("outputs", outs) if mode == "rev" else ("inputs", srcs)
-    if cplx := dtypes(ts, True):
-        other = "tg.vjp" if mode == "rev" else "tg.jvp"
-        raise TypeError(f"{name}: got complex {what} (dtype {cplx[0]}); pass "
-                        f"holomorphic=True for a holomorphic function, or use {other} for "
-                        f"others")
-
-
 def _value_and_grad(fun: Callable, argnums, has_aux: bool, name: str, args: tuple,
                     kwargs: dict, holomorphic: bool = False):
     nums = _checks.argnums(argnums, len(args), name)
@@ -197,7 +171,7 @@ def _value_and_grad(fun: Callable, argnums, has_aux: bool, name: str, args: tupl
         raise TypeError(f"{name}: the function must return a scalar tensor, got "
                         f"{type(out).__name__}")
     if holomorphic:
-        check_complex(tr.srcs, [out], True, name, "rev")
+        _checks.check_complex(tr.srcs, [out], True, name, "rev")
     else:
         _checks.output_dtype(out, name)
     if out.data.ndim != 0 and out.size != 1:
@@ -312,7 +286,7 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
         if ct_def != out_def:
             raise ValueError(f"vjp: the cotangent has structure {ct_def!r} but the output "
                              f"has structure {out_def!r}")
-        _check_like(cts, outs, "vjp", "cotangent", "output")
+        _checks.check_like(cts, outs, "vjp", "cotangent", "output")
         # Decided per call: the pullback may run inside a transform (or on cotangents
         # that carry a graph) that vjp itself was not called in.
         cg = tr.create_graph or _recording_outside() or any(map(_has_graph, cts))
@@ -353,7 +327,7 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
     (tensor([9.]), tensor([6.]))
     """
     _checks.check_callable(fun, "jvp")
-    primals, t_leaves = check_primals_tangents(primals, tangents, "jvp")
+    primals, t_leaves = _checks.check_primals_tangents(primals, tangents, "jvp")
     tr = _Traced(fun, primals, {}, tuple(range(len(primals))), "jvp", has_aux)
     tr.graph_from(t_leaves)
     outs, out_def = _output_leaves(tr.out, "jvp")
@@ -361,40 +335,6 @@ def jvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any],
     t_out = push(t_leaves)
     res = (tr.result(tree_unflatten(out_def, outs)), tr.result(tree_unflatten(out_def, t_out)))
     return (*res, tr.aux) if has_aux else res
-
-
-def check_primals_tangents(primals: Any, tangents: Any, name: str) -> tuple[tuple, list]:
-    """Check ``jvp``/``hvp`` arguments: tuples of matching structure, shapes and kinds.
-
-    Returns the primals as a tuple and the flat list of tangent leaves.
-    """
-    if not (isinstance(primals, (tuple, list)) and isinstance(tangents, (tuple, list))):
-        raise TypeError(f"{name}: primals and tangents must be tuples or lists (one entry "
-                        f"per argument), got {type(primals).__name__} and "
-                        f"{type(tangents).__name__}")
-    primals, tangents = tuple(primals), tuple(tangents)
-    if len(primals) != len(tangents):
-        raise ValueError(f"{name}: got {len(primals)} primals but {len(tangents)} tangents")
-    p_leaves, p_def = tree_flatten(primals)
-    t_leaves, t_def = tree_flatten(tangents)
-    if p_def != t_def:
-        raise ValueError(f"{name}: primals and tangents must have the same structure, got "
-                         f"{p_def!r} and {t_def!r}")
-    _check_like(t_leaves, p_leaves, name, "tangent", "primal")
-    return primals, t_leaves
-
-
-def _check_like(values: list, refs: list, name: str, what: str, ref: str) -> None:
-    """Each of ``values`` has the shape of its ``refs`` entry; no complex for a real."""
-    for k, (v, r) in enumerate(zip(values, refs)):
-        shape, rshape = getattr(v, "shape", ()), getattr(r, "shape", ())
-        if tuple(shape) != tuple(rshape):
-            raise ValueError(f"{name}: {what} {k} has shape {tuple(shape)} but the {ref} "
-                             f"has shape {tuple(rshape)}; they must match")
-        dt, rdt = getattr(v, "dtype", None), getattr(r, "dtype", None)
-        if dt is not None and rdt is not None and dtype_kind(dt) == "c" != dtype_kind(rdt):
-            raise ValueError(f"{name}: {what} {k} has dtype {dt} but the {ref} has the "
-                             f"real dtype {rdt}")
 
 
 def forward_pusher(tr: _Traced, outs: list) -> Callable:
