@@ -62,7 +62,8 @@ def lower(tr: Trace) -> Lowered:
 
     # The types of node outputs, from wherever the tensors were seen.
     seen: dict[Any, tuple] = {}
-    node_args = [_args_of(tr, node) for node in tr.nodes]
+    node_args = [_args_of(tr, node) if node.args is None or tr.detached else node.args
+                 for node in tr.nodes]
     for node, args in zip(tr.nodes, node_args):
         for a in args:
             if isinstance(a, Tensor) and a._node is not None:

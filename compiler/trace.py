@@ -103,13 +103,17 @@ class Trace:
         self.out_structure: Any = None
         self.outputs: list = []
         # A backward pass without retain_graph frees its records' arguments; the
-        # lowering still needs them, so each record's arguments are kept here too.
+        # lowering still needs them, so the sweep hands them here first (on_free).
         self.saved: dict[int, tuple] = {}
         self.detached: set[int] = set()  # ids of the records made by on_detach
         self.arguments: list[Tensor] = []  # the traced inputs as created (never patched)
 
     def on_record(self, node: Node) -> None:
         self.nodes.append(node)
+
+    def on_free(self, node: Node) -> None:
+        """A backward pass is about to free ``node``: keep its arguments and output, and
+        the arguments' versions (an in-place change after this is refused)."""
         self.saved[id(node)] = (node.args, node.out, _versions(node.args))
 
     def on_detach(self, t: Tensor, dtype: Any = None) -> Tensor:

@@ -167,6 +167,8 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
     # so a node is visited only after every reachable node that used its outputs (those
     # were recorded later): one sweep both discovers and orders the graph.
     heap: list = []
+    # A compiler trace lowers the records after this sweep, so it keeps what freeing drops.
+    tracing = _STATE.get().tracing if not retain_graph else None
     token = set_state(grad_enabled=create_graph)
     try:
         for r, g in zip(roots, seeds):
@@ -223,6 +225,8 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                     else:
                         node_grads[n] = prev + ga
             if not retain_graph:
+                if tracing is not None:
+                    tracing.on_free(node)
                 node.free()
     finally:
         reset_state(token)
