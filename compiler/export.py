@@ -56,6 +56,10 @@ class ExportLowering(NumpyLowering):
         return (f"index_add_into({ins[0]}, {em.value(tuple(p['shape']))}, "
                 f"{em.value(p['idx'])})")
 
+    def _setitem(self, em, eqn, ins):
+        # x[idx] = v out of place (in-place operations in the traced function).
+        return f"setitem_into({ins[0]}, {ins[1]}, {em.value(eqn.params['idx'])})"
+
 
 _INDEX_ADD = '''\
 def index_add_into(g, shape, idx):
@@ -64,6 +68,17 @@ def index_add_into(g, shape, idx):
     np.add.at(out, idx, g)
     return out
 '''
+
+_SETITEM = '''\
+def setitem_into(x, v, idx):
+    """A copy of ``x`` with ``v`` written at ``idx`` (the last of repeated writes wins)."""
+    out = np.array(x, copy=True)
+    out[idx] = v
+    return out
+'''
+
+# Helpers written into the module when its program calls them.
+_HELPERS = {"index_add_into": _INDEX_ADD, "setitem_into": _SETITEM}
 
 
 def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Path:
@@ -99,7 +114,7 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
     in_structures = [(None, None if i in static else _as_arrays(flatten(a, [])))
                      for i, a in enumerate(args)]
     in_structures += [(k, _as_arrays(flatten(v, []))) for k, v in kwargs.items()]
-    name = re.sub(r"\W", "_", compiled_fn.__name__).strip("_") or "program"
+    name = _function_name(compiled_fn.__name__)
     prog = generate(opt.graph, ExportLowering(), plan=opt.plan,
                     in_structures=tuple(in_structures),
                     out_structure=_as_arrays(tr.out_structure), n_results=low.n_results,
@@ -108,6 +123,14 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
     path = Path(path)
     path.write_text(source)
     return path
+
+
+def _function_name(name: str) -> str:
+    """A valid Python name for the exported function: ``<lambda>`` -> ``lambda_``."""
+    name = re.sub(r"\W", "_", name).strip("_") or "program"
+    if keyword.iskeyword(name) or name[0].isdigit() or name == "np" or name in _HELPERS:
+        name = f"{name}_" if not name[0].isdigit() else f"f_{name}"
+    return name
 
 
 def pipeline(compiled_fn: Any, args: tuple, kwargs: dict) -> tuple:
@@ -157,8 +180,7 @@ def module_source(prog: Any, graph: Graph, name: str, compiled_fn: Any, args: tu
     for cname in sorted(consts):
         text = _const_source(cname, consts[cname])
         (helpers if isinstance(consts[cname], types.FunctionType) else lines).append(text)
-    if "index_add_into(" in body:
-        helpers.append(_INDEX_ADD)
+    helpers += [text for helper, text in _HELPERS.items() if f"{helper}(" in body]
     sig = ", ".join([describe_input(a) for a in args]
                     + [f"{k}={describe_input(v)}" for k, v in kwargs.items()])
     header = f'''"""{name}: exported from tapegrad {__version__} for arguments ({sig}).

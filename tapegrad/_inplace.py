@@ -196,12 +196,28 @@ def apply(x: Tensor, label: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
     _log(x, stamp, label, snap if new._node is not None else None)
     x.data = new.data
     if st.grad_enabled or st.tracing is not None:
+        # As PyTorch, retain_grad() follows the tensor to its new value (hooks stay
+        # with the value they were registered on).
+        retains = new._node is not x._node and _drop_retained(x)
         x._node, x._idx, x._rg = new._node, new._idx, new._rg
+        if retains and x._rg and x._node is not None:
+            x.retain_grad()
     # else (no_grad): like PyTorch, x keeps its record; only its value changes.
     x._version += 1
     global modified
     modified = True
     return x
+
+
+def _drop_retained(x: Tensor) -> bool:
+    """Unhook ``retain_grad()`` from ``x``'s current record; whether it was on."""
+    if not x._retains:
+        return False
+    old = x._node.retained if x._node is not None else None
+    if old is not None and (ref := old.get(x._idx)) is not None and ref() is x:
+        del old[x._idx]
+    x._retains = False
+    return True
 
 
 def _log(x: Tensor, stamp: int, label: str, snap) -> None:
@@ -319,13 +335,12 @@ def _attach() -> None:
 
 
 def _copy_(self: Tensor, src) -> Tensor:
-    """Overwrite with ``src`` (broadcast to this tensor's shape), in place."""
-    def compute(s):
-        if isinstance(src, Tensor) and src.shape == s.shape:
-            return P.identity(src)  # a new record, so the tensor keeps its own identity
-        return P.broadcast_to(src, s.shape)
-
-    return apply(self, "copy_", compute)
+    """Overwrite with ``src`` (broadcast to this tensor's shape and cast to its dtype),
+    in place."""
+    # A write at ``...``: as PyTorch's CopyBackwards, the result depends on the old
+    # value (with a zero gradient), so a tensor that required grad still does, and it
+    # gets a record of its own even when ``src`` is a tensor of the same shape.
+    return apply(self, "copy_", lambda s: setitem_p.bind(s, src, idx=(Ellipsis,)))
 
 
 _attach()

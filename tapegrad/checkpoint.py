@@ -16,7 +16,7 @@ from typing import Any
 
 from ._state import _STATE, reset_state, set_state
 from .backend import is_floating
-from .custom import UnregisteredPrimitive, _is_array
+from .custom import UnregisteredPrimitive, _is_array, no_grad_if_integer
 from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor, _make
 
@@ -24,7 +24,8 @@ __all__ = ["checkpoint"]
 
 
 class _Rule:
-    __slots__ = ("fun", "forward", "in_def", "leaves", "slots", "name", "out_def")
+    __slots__ = ("fun", "forward", "in_def", "leaves", "slots", "name", "out_def",
+                 "out_raw")
 
     def __repr__(self) -> str:
         return f"checkpoint({self.name})"
@@ -37,6 +38,9 @@ class _Rule:
             leaves[pos] = a
         args, kwargs = tree_unflatten(self.in_def, leaves)
         out_leaves, self.out_def = tree_flatten((fun or self.fun)(*args, **kwargs))
+        # Output leaves that are not tensors (a Python int, a NumPy array) are returned
+        # as they are, not as outputs of the record.
+        self.out_raw = {k: o for k, o in enumerate(out_leaves) if not isinstance(o, Tensor)}
         return out_leaves
 
 
@@ -54,18 +58,20 @@ def _vjp(g, *args, rule: _Rule):
     from .primitives import identity
 
     create = _STATE.get().grad_enabled  # backward turns grad mode on for create_graph
-    srcs, call_args = [], []
+    srcs = []
     for a in args:
         if isinstance(a, Tensor) and a._rg and is_floating(a.data.dtype):
-            s = identity(a) if create else _make(a.data, None, 0, True)
-            srcs.append(s)
-            call_args.append(s)
+            srcs.append(identity(a) if create else _make(a.data, None, 0, True))
         else:
-            call_args.append(a if create or not isinstance(a, Tensor) else
-                             _make(a.data, None, 0, False))
             srcs.append(None)
     token = set_state(grad_enabled=True)
     try:
+        # ``fun`` gets fresh tensors, never the sources or the caller's tensors: it may
+        # modify its arguments in place (as it may when it runs unchecked), and that
+        # must change neither where the gradients are read nor the saved inputs.
+        call_args = [identity(s) if s is not None else
+                     (identity(a) if create else _make(a.data, None, 0, False))
+                     if isinstance(a, Tensor) else a for a, s in zip(args, srcs)]
         outs = rule.call(call_args)
     finally:
         reset_state(token)
@@ -90,8 +96,9 @@ def _record(prim, fun: Callable, forward: Callable | None, name: str, args: tupl
     rule.fun, rule.forward, rule.in_def, rule.name = fun, forward, in_def, name
     rule.slots = [k for k, x in enumerate(leaves) if _is_array(x)]
     rule.leaves = [None if k in rule.slots else x for k, x in enumerate(leaves)]
-    outs = prim.bind(*[leaves[k] for k in rule.slots], rule=rule)
-    return tree_unflatten(rule.out_def, list(outs))
+    outs = [o if k not in rule.out_raw else rule.out_raw[k]
+            for k, o in enumerate(prim.bind(*[leaves[k] for k in rule.slots], rule=rule))]
+    return tree_unflatten(rule.out_def, [no_grad_if_integer(o) for o in outs])
 
 
 def recompute_in_backward(fun: Callable, forward: Callable, name: str, args: tuple,

@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._state import _STATE
-from .backend import backend_of
+from .backend import backend_of, is_floating
 from .primitive import Primitive
 from .pytree import tree_flatten, tree_unflatten
-from .tensor import Tensor
+from .tensor import Tensor, _make
 
 __all__ = ["custom_vjp"]
 
@@ -93,8 +93,31 @@ def _custom_vjp_rule(g, *args, rule: _Rule, start: int):
     flat: list = []
     for gi, treedef in zip(grads, rule.in_defs):
         _flatten_like(treedef, gi, flat, rule.name)
-    out = [flat[pos] for pos in rule.in_slots]
+    # bwd may return arrays (as in JAX) or numbers: the driver works on tensors.
+    out = [_as_tensor(flat[pos], rule.name) for pos in rule.in_slots]
     return tuple(out) + (None,) * (len(args) - len(out))
+
+
+def _as_tensor(g: Any, name: str) -> Any:
+    if g is None or isinstance(g, Tensor):
+        return g
+    try:
+        return Tensor(g)
+    except TypeError:
+        raise TypeError(f"custom_vjp {name}: bwd must return tensors, arrays or None as "
+                        f"gradients, got {type(g).__name__}") from None
+
+
+def no_grad_if_integer(o: Any) -> Any:
+    """``o``, not requiring grad if it is an integer or boolean tensor.
+
+    A multi-output record marks every output as requiring grad; an integer output (an
+    argmax) cannot, as when the function runs unrecorded. The record stays, so a
+    compiler trace still computes it.
+    """
+    if isinstance(o, Tensor) and o._rg and not is_floating(o.data.dtype):
+        return _make(o.data, o._node, o._idx, False)
+    return o
 
 
 def _flatten_like(treedef, g: Any, out: list, name: str) -> None:
@@ -201,4 +224,5 @@ class custom_vjp:
         multi = len(out_leaves) != 1
         start = len(rule.in_slots) + len(rule.res_slots)
         result = self._prims[multi].bind(*inputs, rule=rule, start=start)
-        return tree_unflatten(rule.out_def, list(result) if multi else [result])
+        return tree_unflatten(rule.out_def, [no_grad_if_integer(o) for o in result] if multi
+                              else [result])
