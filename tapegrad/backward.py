@@ -242,7 +242,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                 out.append(g)
             else:
                 out.append(captured.get((id(s._node), s._idx)))
-        return out
+        return [None if g is None else _own(g) for g in out]
     for leaf, g in leaf_grads.values():
         _store_leaf_grad(leaf, g, create_graph)
     return None
@@ -341,7 +341,7 @@ def _visit_output(node, idx: int, g):
     if node.retained and idx in node.retained:
         t = node.retained[idx]()
         if t is not None:
-            t._grad = g if t._grad is None else t._grad + g
+            t._grad = _own(g) if t._grad is None else t._grad + g
     return g
 
 
@@ -359,13 +359,22 @@ def _store_leaf_grad(leaf: Tensor, g: Tensor, create_graph: bool, hooks: bool = 
     if not create_graph and g._node is not None:
         g = g.detach()
     if leaf._grad is None:
-        leaf._grad = g
+        leaf._grad = _own(g)
     else:
         token = set_state(grad_enabled=create_graph)
         try:
             leaf._grad = leaf._grad + g
         finally:
             reset_state(token)
+
+
+def _own(g: Tensor) -> Tensor:
+    # A gradient of its own: one gradient tensor may reach several leaves (x + y) or be
+    # the caller's seed, and x.grad.zero_() must not change the others. (Recorded ones
+    # keep their identity: a later backward may be taken with respect to them.)
+    if g._node is None and not g._rg:
+        return _make(g.data, None, 0, False)
+    return g
 
 
 def _check_finite(node, results) -> None:

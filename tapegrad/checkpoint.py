@@ -126,6 +126,12 @@ def checkpoint(fun: Callable) -> Callable:
         Same values and gradients as ``fun``; only ``fun``'s array inputs are kept for
         the backward pass.
 
+    Notes
+    -----
+    ``fun`` runs on stand-ins for its array arguments, both times: in-place changes it
+    makes to them stay inside (the caller's tensors are not modified), and tensors made
+    inside the first, unrecorded run do not require grad (no ``register_hook`` there).
+
     Examples
     --------
     >>> import tapegrad as tg

@@ -170,3 +170,17 @@ def test_export_of_a_lambda_with_in_place_operations(tmp_path):
     want = jax.grad(_jax_in_place_loss)(jnp.asarray(x))
     np.testing.assert_allclose(got, want, rtol=1e-12)
     np.testing.assert_allclose(fn(x).numpy(), want, rtol=1e-12)
+
+
+# -- gradients are not aliased ------------------------------------------------------
+def test_grads_of_two_leaves_are_separate_tensors():
+    a, b = _leaf(), _leaf()
+    seed = tg.tensor(X) * 1.0
+    (a + b).backward(seed)  # one gradient tensor reaches both leaves
+    with tg.no_grad():
+        a.grad.zero_()  # an optimizer's in-place update of one .grad
+    np.testing.assert_allclose(b.grad.numpy(), X)
+    np.testing.assert_allclose(seed.numpy(), X)
+    gx, gy = tg.grad(lambda x, y: tg.sum(x + y), argnums=(0, 1))(X, X)
+    gx += 1.0
+    np.testing.assert_allclose(gy.numpy(), 1.0)
