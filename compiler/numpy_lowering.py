@@ -211,15 +211,6 @@ class NumpyLowering(GenericLowering):
 
 
 
-# NumPy's maximum and minimum propagate a NaN from either side and, on ties, return the
-# second operand (so ``maximum(-0.0, 0.0)`` is 0.0); a bare ``where(a > b, a, b)``
-# drops a NaN in ``a``.
-NUMEXPR_FORMS = {
-    "maximum": "where({0} > {1}, {0}, where({0} == {0}, {1}, {0}))",
-    "minimum": "where({0} < {1}, {0}, where({0} == {0}, {1}, {0}))",
-}
-
-
 def numexpr_expression(body: Graph) -> tuple[str, list[str], list]:
     """The numexpr text of a single-output elementwise body.
 
@@ -242,8 +233,7 @@ def numexpr_expression(body: Graph) -> tuple[str, list[str], list]:
                 args.append(nm)
             else:
                 args.append(text[a])
-        form = NUMEXPR_FORMS.get(e.prim.name, e.prim.numexpr)
-        text[e.outputs[0]] = "(" + form.format(*args) + ")"
+        text[e.outputs[0]] = "(" + e.prim.numexpr.format(*args) + ")"
     return text[body.outputs[0]], names, consts
 
 

@@ -116,16 +116,19 @@ def _extremum_vjp(g, x, y, out):
     return gx, gy
 
 
+# The numexpr forms are NumPy's: a NaN on either side propagates, and a tie returns the
+# second operand (``maximum(-0.0, 0.0)`` is 0.0); a bare ``where(x > y, x, y)`` would
+# drop a NaN in ``x``.
 maximum_p = primitive(
     "maximum", lambda xp, x, y: xp.maximum(x, y), _extremum_vjp,
     grad_name="Maximum", elementwise=True, xp_name="maximum",
-    numexpr="where({0} > {1}, {0}, {1})", saves_output=True,
+    numexpr="where({0} > {1}, {0}, where({0} == {0}, {1}, {0}))", saves_output=True,
 )
 
 minimum_p = primitive(
     "minimum", lambda xp, x, y: xp.minimum(x, y), _extremum_vjp,
     grad_name="Minimum", elementwise=True, xp_name="minimum",
-    numexpr="where({0} < {1}, {0}, {1})", saves_output=True,
+    numexpr="where({0} < {1}, {0}, where({0} == {0}, {1}, {0}))", saves_output=True,
 )
 
 
