@@ -9,8 +9,6 @@ itself). Everything else (tracing, lowering, the passes, code generation, guards
 from __future__ import annotations
 
 import gc
-import keyword
-import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -18,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tapegrad._checks import check_callable
 from tapegrad._state import _STATE
 from tapegrad.backend import NUMPY, backend_of, to_numpy
 from tapegrad.checkpoint import recompute_in_backward
@@ -35,7 +34,7 @@ from .cache import (
     signature,
     signature_kw,
 )
-from .codegen import generate, lowering_for
+from .codegen import generate, lowering_for, program_name
 from .lower import lower
 from .pipeline import describe_stages, optimize
 from .trace import flatten, trace
@@ -62,8 +61,7 @@ class CompiledFunction:
 
     def __init__(self, fn: Callable, static_argnums: Sequence[int] = (),
                  verify: bool = False, **options: Any) -> None:
-        if not callable(fn):
-            raise TypeError(f"compile: expected a function, got {type(fn).__name__}")
+        check_callable(fn, "compile")
         self.fn = fn
         self.static_argnums = _static_positions(static_argnums)
         self.verify = verify
@@ -184,9 +182,7 @@ class CompiledFunction:
         in_structures = [(None, None if i in self.static_argnums else flatten(a, []))
                          for i, a in enumerate(args)]
         in_structures += [(k, flatten(v, [])) for k, v in kwargs.items()]
-        name = re.sub(r"\W", "_", self.__name__).strip("_") or "program"
-        if keyword.iskeyword(name) or name[0].isdigit():
-            name = f"compiled_{name}"
+        name = program_name(self.__name__)
         prog = generate(opt.graph, lowering, plan=opt.plan, in_structures=tuple(in_structures),
                         out_structure=tr.out_structure, n_results=low.n_results, name=name)
         t4 = time.perf_counter()

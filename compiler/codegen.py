@@ -17,6 +17,7 @@ import itertools
 import keyword
 import linecache
 import math
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -93,6 +94,16 @@ class Emitter:
                 v = v[()]  # a NumPy scalar: fast scalar arithmetic, same semantics
             return self.bind(v, "c")
         return name_of(a)
+
+
+def program_name(name: str, reserved: frozenset | set = frozenset()) -> str:
+    """A valid Python name for the program of a function called ``name``
+    (``grad(f)`` -> ``grad_f``); a keyword, a leading digit or a ``reserved`` name is
+    prefixed: ``<lambda>`` -> ``compiled_lambda``."""
+    name = re.sub(r"\W", "_", name).strip("_") or "program"
+    if keyword.iskeyword(name) or name[0].isdigit() or name in reserved:
+        name = f"compiled_{name}"
+    return name
 
 
 def name_of(v: Var) -> str:

@@ -32,7 +32,7 @@ import numpy as np
 
 from tapegrad.backend import NUMPY, backend_of
 
-from .codegen import generate
+from .codegen import generate, program_name
 from .ir import FusedKernel, Graph, pp_eqn
 from .lower import lower
 from .numpy_lowering import NumpyLowering
@@ -114,7 +114,7 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
     in_structures = [(None, None if i in static else _as_arrays(flatten(a, [])))
                      for i, a in enumerate(args)]
     in_structures += [(k, _as_arrays(flatten(v, []))) for k, v in kwargs.items()]
-    name = _function_name(compiled_fn.__name__)
+    name = program_name(compiled_fn.__name__, {"np", *_HELPERS})
     prog = generate(opt.graph, ExportLowering(), plan=opt.plan,
                     in_structures=tuple(in_structures),
                     out_structure=_as_arrays(tr.out_structure), n_results=low.n_results,
@@ -123,14 +123,6 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
     path = Path(path)
     path.write_text(source)
     return path
-
-
-def _function_name(name: str) -> str:
-    """A valid Python name for the exported function: ``<lambda>`` -> ``lambda_``."""
-    name = re.sub(r"\W", "_", name).strip("_") or "program"
-    if keyword.iskeyword(name) or name[0].isdigit() or name == "np" or name in _HELPERS:
-        name = f"{name}_" if not name[0].isdigit() else f"f_{name}"
-    return name
 
 
 def pipeline(compiled_fn: Any, args: tuple, kwargs: dict) -> tuple:

@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from ._checks import check_callable
 from ._state import _STATE, reset_state, set_state
 from .backend import is_floating
 from .custom import UnregisteredPrimitive, _is_array, no_grad_if_integer
@@ -141,8 +142,7 @@ def checkpoint(fun: Callable) -> Callable:
     >>> x.grad
     tensor([2.0000, 0.8399])
     """
-    if not callable(fun):
-        raise TypeError(f"checkpoint: expected a callable, got {type(fun).__name__}")
+    check_callable(fun, "checkpoint")
     name = getattr(fun, "__name__", "fun")
 
     @functools.wraps(fun)

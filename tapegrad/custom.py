@@ -30,6 +30,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._checks import check_callable
 from ._state import _STATE
 from .backend import backend_of, is_floating
 from .primitive import Primitive
@@ -158,8 +159,7 @@ class custom_vjp:
     """
 
     def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()) -> None:
-        if not callable(fun):
-            raise TypeError(f"custom_vjp: expected a callable, got {type(fun).__name__}")
+        check_callable(fun, "custom_vjp")
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
@@ -177,9 +177,7 @@ class custom_vjp:
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:
         """Define the forward pass (output and residuals) and the backward pass."""
         for f, what in ((fwd, "fwd"), (bwd, "bwd")):
-            if not callable(f):
-                raise TypeError(f"custom_vjp {self.__name__}.defvjp: {what} must be "
-                                f"callable, got {type(f).__name__}")
+            check_callable(f, f"custom_vjp {self.__name__}.defvjp {what}")
         self.fwd, self.bwd = fwd, bwd
 
     def __call__(self, *args: Any) -> Any:

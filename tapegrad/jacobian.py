@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import primitives as P
+from ._checks import argnums as _check_argnums
 from ._checks import check_complex, check_primals_tangents
 from .backend import backend_of, is_floating
 from .pytree import tree_unflatten
 from .tensor import Tensor, _make
 from .transforms import (
-    _check_argnums,
     _output_leaves,
     _Traced,
     _zeros_if_none,

@@ -24,8 +24,6 @@ from .backend import backend_of, is_floating
 from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor, _make
 
-_check_argnums = _checks.argnums  # also used by jacobian.py
-
 
 def _source(x: Any, name: str) -> Tensor:
     """A fresh tensor standing for the leaf ``x`` inside the transformed function."""

@@ -162,7 +162,7 @@ def test_export_of_a_lambda_with_in_place_operations(tmp_path):
     x = np.random.default_rng(0).normal(size=(3, 4))
     path = fn.export(tmp_path / "g.py", x)
     np.save(tmp_path / "x.npy", x)
-    proc = subprocess.run([sys.executable, "-c", _RUNNER, str(path), "lambda_",
+    proc = subprocess.run([sys.executable, "-c", _RUNNER, str(path), "compiled_lambda",
                            str(tmp_path / "x.npy")], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
