@@ -95,7 +95,8 @@ class Trace:
         The marker node carried by integer and boolean inputs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn  # the traced function (named in errors)
         self.inputs: list[Tensor] = []
         self.nodes: list[Node] = []
         self.reads: list[tuple[Tensor, np.ndarray]] = []
@@ -136,6 +137,13 @@ class Trace:
             reset_state(token)
         return out
 
+    def on_inplace(self, x: Tensor) -> None:
+        """An in-place operation is about to change ``x``: refused when ``x`` is one of
+        the traced arguments (a compiled program never writes to its arguments)."""
+        for k, t in enumerate(self.arguments):
+            if t is x:
+                raise _modified_argument(self.fn, k)
+
     def on_read(self, t: Tensor) -> None:
         self.reads.append((t, np.array(to_numpy(t.data), copy=True)))
 
@@ -164,7 +172,7 @@ def trace(fn: Callable, args: Sequence[Any], kwargs: dict | None = None,
     Arguments in ``static_argnums`` are passed through unchanged; in the others, every
     array leaf (of lists, tuples and dicts too) is replaced by a traced tensor.
     """
-    tr = Trace()
+    tr = Trace(fn)
     call_args = []
     for i, a in enumerate(args):
         if i in static_argnums:
@@ -181,16 +189,8 @@ def trace(fn: Callable, args: Sequence[Any], kwargs: dict | None = None,
     token = set_state(tracing=tr, grad_enabled=True, tapes=())
     try:
         out = fn(*call_args, **kw)
-    except RuntimeError as err:
-        arg = _inplace_argument(err, tr)
-        if arg is None:
-            raise
-        raise _modified_argument(fn, arg) from err
     finally:
         reset_state(token)
-    for k, t in enumerate(tr.arguments):
-        if t._version:  # modified in place under no_grad
-            raise _modified_argument(fn, k)
     leaves = []
     tr.out_structure = flatten(out, leaves)
     tr.outputs = leaves
@@ -198,21 +198,6 @@ def trace(fn: Callable, args: Sequence[Any], kwargs: dict | None = None,
         if not isinstance(x, Tensor) and backend_of(x) is None:
             raise TypeError(f"compile: cannot return {type(x).__name__} values")
     return tr
-
-
-def _inplace_argument(err: BaseException, tr: Trace) -> int | None:
-    """The position of the traced argument an in-place operation refused, or None."""
-    tb = err.__traceback__
-    while tb is not None:
-        frame = tb.tb_frame
-        if frame.f_code.co_name == "apply" and \
-                frame.f_globals.get("__name__") == "tapegrad._inplace":
-            x = frame.f_locals.get("x")
-            for k, t in enumerate(tr.arguments):
-                if t is x:
-                    return k
-        tb = tb.tb_next
-    return None
 
 
 def _modified_argument(fn: Callable, k: int) -> RuntimeError:

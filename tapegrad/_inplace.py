@@ -170,6 +170,8 @@ def apply(x: Tensor, label: str, compute: Callable[[Tensor], Tensor]) -> Tensor:
     new value (a tensor of ``x``'s shape; its dtype is cast to ``x``'s).
     """
     st = _STATE.get()
+    if st.tracing is not None:
+        st.tracing.on_inplace(x)  # a compiled function may not write to its arguments
     if x._rg and x._node is None and st.grad_enabled:
         raise RuntimeError(
             f"{label}: a leaf tensor that requires grad is being used in an in-place "
