@@ -74,7 +74,7 @@ def signature(args: Sequence[Any], static: frozenset) -> tuple:
         if t is _ndarray and i not in static:
             key.append((a.shape, a.dtype))
         elif t is Tensor and i not in static:
-            d = a.data
+            d = a.data  # (_tensor_kind inlined: this runs on every call)
             key.append((GRAPH if a._rg or a._node is not None else _TENSOR, type(d), d.shape,
                         d.dtype) if type(d) is _ndarray
                        else _leaf_sig(a))

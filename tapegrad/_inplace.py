@@ -22,6 +22,7 @@ In-place on a leaf that requires grad is an error while grad mode is on, as in P
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable
 
@@ -117,10 +118,8 @@ def _surviving_writes(like, idx: tuple, region: tuple):
     # Write each write's number with the same index: a place keeps the number of the
     # write that wins (whatever rule the namespace applies), so reading it back and
     # comparing marks the survivors, in the namespace and on the device of ``like``.
-    n = 1
-    for s in region:
-        n *= s
-    ids = xp.reshape(xp.arange(n, dtype=xp.int64, device=like.device), region)
+    ids = xp.reshape(xp.arange(math.prod(region), dtype=xp.int64, device=like.device),
+                     region)
     owner = xp.full(like.shape, -1, dtype=xp.int64, device=like.device)
     return _getitem_impl(xp, _setitem_impl(xp, owner, ids, idx), idx) == ids
 
