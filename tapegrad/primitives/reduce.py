@@ -120,8 +120,7 @@ std_p = primitive(
 
 def _logsumexp_impl(xp, x, axis, keepdims):
     if x.size == 0:  # max has no identity; an empty sum's log is -inf, as in SciPy and JAX
-        m = xp.zeros(tuple(1 if axis is None or i in axis else d for i, d in enumerate(x.shape)),
-                     dtype=x.dtype, device=x.device)
+        m = xp.zeros(reduced_shape(tuple(x.shape), axis), dtype=x.dtype, device=x.device)
     else:
         m = xp.max(x, axis=axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))

@@ -11,7 +11,7 @@ import numpy as np
 import tapegrad.primitives as P
 
 from ..backend import dtype_kind
-from ._util import norm_axis, shape_of
+from ._util import norm_axis, reduced_shape, shape_of
 
 __all__ = ["average", "median", "nanmean", "nansum", "ptp"]
 
@@ -63,7 +63,7 @@ def median(x, axis=None, keepdims: bool = False):
     if dtype_kind(s.dtype) in "fc":  # a sort puts NaN last
         m = P.where(P.isnan(P.getitem(s, (Ellipsis, -1))), math.nan, m)
     if keepdims:
-        m = P.reshape(m, tuple(1 if i in axes else d for i, d in enumerate(shp)))
+        m = P.reshape(m, reduced_shape(shp, axes))
     return m
 
 
