@@ -120,7 +120,9 @@ std_p = primitive(
 
 def _logsumexp_impl(xp, x, axis, keepdims):
     if x.size == 0:  # max has no identity; an empty sum's log is -inf, as in SciPy and JAX
-        m = xp.zeros(reduced_shape(tuple(x.shape), axis), dtype=x.dtype, device=x.device)
+        # (reduced_shape spelled out: export copies this impl into a NumPy-only module)
+        m = xp.zeros(tuple(1 if axis is None or i in axis else d for i, d in enumerate(x.shape)),
+                     dtype=x.dtype, device=x.device)
     else:
         m = xp.max(x, axis=axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
