@@ -22,7 +22,8 @@ import numpy as np
 import tapegrad
 
 from . import _inplace
-from .backend import to_numpy
+from .backend import to_device, to_numpy
+from .primitive import holds_tensor, pack_sequence
 from .tensor import Tensor, tensor
 
 __array_api_version__ = "2023.12"
@@ -216,7 +217,10 @@ def array_namespace(self: Tensor | None = None, api_version: str | None = None):
 def asarray(obj: Any, /, *, dtype=None, device=None, copy: bool | None = None) -> Tensor:
     """The array API's ``asarray``: a tensor (``obj`` itself when nothing changes)."""
     if device not in (None, "cpu") and not isinstance(obj, Tensor):
-        raise ValueError(f"asarray: unsupported device {device!r}")
+        return Tensor(to_device(to_numpy(asarray(obj, dtype=dtype).data), device, "asarray"))
+    if isinstance(obj, (list, tuple)) and holds_tensor(obj):
+        obj = pack_sequence(obj)  # recorded: the gradient reaches the elements
+        copy = False  # stacking made a new array
     if isinstance(obj, Tensor):
         if dtype is not None and obj.dtype != np.dtype(dtype):
             return tapegrad.astype(obj, dtype)

@@ -116,6 +116,27 @@ def _cpu_device(x: Any) -> Any:
     return None
 
 
+def to_device(arr: Any, device: Any, what: str) -> Any:
+    """``arr`` (a NumPy array) on ``device``: ``"cpu"``, or ``"cuda"`` / ``"cuda:N"``
+    (CuPy). Raises naming the operation when the device's library is missing."""
+    if device is None or device == "cpu":
+        return arr
+    name = str(device)
+    if name == "cuda" or name.startswith("cuda:") or name == "gpu":
+        try:
+            import cupy
+        except ImportError:
+            raise RuntimeError(
+                f"{what}: device {name!r} needs CuPy, which is not installed; install the "
+                "CuPy build for your CUDA version (pip install cupy-cuda12x, or "
+                "'tapegrad[cupy]'), or use device='cpu'") from None
+        n = int(name.split(":")[1]) if ":" in name else 0
+        with cupy.cuda.Device(n):
+            return cupy.asarray(arr)
+    raise ValueError(f"{what}: unknown device {device!r}; expected 'cpu', 'cuda' or "
+                     "'cuda:N'")
+
+
 def device_of(x: Any) -> Any:
     """A hashable key for the device ``x`` lives on (``"cpu"`` for NumPy).
 

@@ -26,7 +26,7 @@ class Node:
     """
 
     __slots__ = ("prim", "args", "params", "out", "seq", "variant", "hooks", "retained",
-                 "site", "__weakref__")
+                 "site", "edges", "__weakref__")
 
     def __init__(self, prim: Primitive, args: tuple, params: dict, out: Any,
                  variant: int | None = 0):
@@ -39,6 +39,7 @@ class Node:
         self.hooks = None  # {output index: [hook, ...]} for register_hook on non-leaves
         self.retained = None  # {output index: weakref to tensor} for retain_grad()
         self.site = None  # "file:line" of the recording call, under detect_anomaly
+        self.edges = None  # after free(): what next_functions needs, without the values
 
     def __lt__(self, other: Node) -> bool:
         # "Comes first in the backward sweep": newer records first (heapq pops the least).
@@ -58,8 +59,9 @@ class Node:
         """Pairs ``(node or AccumulateGrad or None, output index)``, one per argument."""
         from .tensor import Tensor
 
-        if self.args is None:
-            return ()
+        if self.args is None:  # freed: the links were kept, the values dropped
+            return tuple(e if type(e) is tuple else (AccumulateGrad(e), 0)
+                         for e in self.edges or ())
         pairs = []
         for a in self.args:
             if isinstance(a, Tensor) and a.requires_grad:
@@ -72,11 +74,25 @@ class Node:
         return tuple(pairs)
 
     def free(self) -> None:
-        """Drop the saved values (after a backward pass without ``retain_graph``)."""
+        """Drop the saved values (after a backward pass without ``retain_graph``).
+
+        The graph's structure stays (``next_functions``, as PyTorch keeps it, so a graph
+        can still be drawn): upstream records, and leaves, but no intermediate arrays.
+        """
+        args = self.args
         if self.variant is None:
-            self.variant = self.prim.variant(self.args)
+            self.variant = self.prim.variant(args)
+        self.edges = tuple(_edge(a) for a in args)
         self.args = None
         self.out = None
+
+
+def _edge(a: Any) -> Any:
+    # A leaf tensor that requires grad (AccumulateGrad's variable), an upstream
+    # (node, output index), or (None, 0). Tensors are told apart by their ``_rg`` slot.
+    if getattr(a, "_rg", False):
+        return a if a._node is None else (a._node, a._idx)
+    return (None, 0)
 
 
 class AccumulateGrad:

@@ -118,6 +118,10 @@ class Primitive:
             else:
                 b = _by_type.get(t, _UNKNOWN)
                 if b is _UNKNOWN:
+                    if (t is list or t is tuple) and holds_tensor(d):
+                        # A (nested) list holding tensors is the array NumPy would
+                        # build from it: stacked, and recorded like any operation.
+                        return self.bind(*map(pack_sequence, args), **params)
                     try:
                         b = backend_of(d)
                     except TypeError:
@@ -134,14 +138,20 @@ class Primitive:
                         f"{self.name}: cannot mix {be.name} and {b.name} arrays in one "
                         "operation; move them to one backend first"
                     )
-        if be is None or be is NUMPY:
-            fn = self._np_fn
-            out = (fn(*datas) if fn is not None and not params
-                   else self.impl(np, *datas, **params))
-            if type(out) is not _ndarray:
-                out = _ensure_ndarray(out)
-        else:
-            out = self.impl(be.xp, *datas, **params)
+        try:
+            if be is None or be is NUMPY:
+                fn = self._np_fn
+                out = (fn(*datas) if fn is not None and not params
+                       else self.impl(np, *datas, **params))
+                if type(out) is not _ndarray:
+                    out = _ensure_ndarray(out)
+            else:
+                out = self.impl(be.xp, *datas, **params)
+        except ValueError as e:  # NumPy's messages (broadcasting) do not say which op
+            named = _named(self.name, e)
+            if named is e:
+                raise
+            raise named from e
 
         if rg or tracked:
             st = _STATE.get()
@@ -175,6 +185,13 @@ class UnsupportedOperand(TypeError):
     """An operand that is no array, tensor or number (operators return NotImplemented)."""
 
 
+def _named(name: str, e: ValueError) -> ValueError:
+    msg = str(e)
+    if msg.startswith(f"{name}:") or msg.startswith(f"{name} "):
+        return e
+    return type(e)(f"{name}: {msg}") if type(e) is ValueError else ValueError(f"{name}: {msg}")
+
+
 def _ensure_ndarray(out):
     # NumPy returns scalars (np.float64) from 0-d operations; tensors always hold arrays.
     if type(out) is np.ndarray:
@@ -192,6 +209,40 @@ def _user_site() -> str:
     if f is None:
         return "<unknown>"
     return f"{f.f_code.co_filename}:{f.f_lineno}"
+
+
+def holds_tensor(seq: Any) -> bool:
+    """Whether the (nested) list or tuple ``seq`` holds a tensor anywhere."""
+    for x in seq:
+        t = type(x)
+        if t is Tensor or isinstance(x, Tensor):
+            return True
+        if (t is list or t is tuple) and holds_tensor(x):
+            return True
+    return False
+
+
+def pack_sequence(x: Any) -> Any:
+    """``x`` itself, or for a (nested) list/tuple holding tensors, the stacked tensor.
+
+    The stacking is done by the ``stack`` primitive, which registers itself here
+    (:func:`set_sequence_stacker`), so the array built from a list is recorded.
+    """
+    t = type(x)
+    if (t is list or t is tuple) and holds_tensor(x):
+        if _stacker is None:  # pragma: no cover - tapegrad.primitives is always imported
+            raise TypeError("a list holding tensors needs tapegrad.primitives")
+        return _stacker([pack_sequence(e) for e in x])
+    return x
+
+
+_stacker: Callable | None = None
+
+
+def set_sequence_stacker(fn: Callable) -> None:
+    """Register the function that stacks a list of arrays (``tapegrad.stack``)."""
+    global _stacker
+    _stacker = fn
 
 
 def primitive(name: str, impl: Callable, vjp: Callable | None = None, **meta: Any) -> Primitive:

@@ -17,7 +17,15 @@ import numpy as np
 
 from . import _config
 from ._state import _STATE
-from .backend import backend_of, dtype_kind, is_floating, namespace_dtype, to_numpy
+from .backend import (
+    backend_of,
+    device_of,
+    dtype_kind,
+    is_floating,
+    namespace_dtype,
+    to_device,
+    to_numpy,
+)
 
 
 class Tensor:
@@ -209,29 +217,42 @@ class Tensor:
         return out
 
     # -- conversions --------------------------------------------------------------
+    # What converts a tensor to an array or a number, and when that is refused, is
+    # decided in ``_converted`` (see docs/numpy.md, "Arrays and numbers from tensors").
     def numpy(self) -> np.ndarray:
-        """The data as a NumPy array (copied to host for GPU tensors), without graph."""
-        _note_read(self)
+        """The data as a NumPy array (copied to host for GPU tensors), without graph.
+
+        An explicit request for the values, so it is allowed in eager code (PyTorch
+        asks for ``t.detach().numpy()`` here); inside ``tg.grad`` or ``tg.compile``, on
+        a value being differentiated, it raises. The implicit conversion
+        (``np.asarray(t)``) raises whenever it would lose a gradient.
+        """
+        _converted(self, "numpy")
         return to_numpy(self.data)
 
     def item(self):
-        """The value of a one-element tensor as a Python number."""
+        """The value of a one-element tensor as a Python number.
+
+        Allowed in eager code (logging a loss); inside ``tg.grad`` or ``tg.compile``,
+        on a value being differentiated, it raises: the number carries no gradient.
+        """
         if _size(self.data) != 1:
             raise ValueError(
                 f"item: only one-element tensors can be converted to Python scalars, "
                 f"got shape {self.shape}"
             )
-        _note_read(self)
+        _converted(self, "item")
         return to_numpy(self.data).reshape(()).item()
 
     def tolist(self):
-        """The data as nested Python lists."""
-        _note_read(self)
+        """The data as nested Python lists (refused like :meth:`item`)."""
+        _converted(self, "tolist")
         return to_numpy(self.data).tolist()
 
     def __array__(self, dtype=None, copy=None):
-        # np.asarray(t): the data without the graph (see docs/numpy.md).
-        _note_read(self)
+        # np.asarray(t): the data without the graph, refused while that would lose a
+        # gradient (docs/numpy.md).
+        _converted(self, "__array__", array=True)
         a = to_numpy(self.data)
         if dtype is not None and a.dtype != dtype:
             return a.astype(dtype)
@@ -243,18 +264,37 @@ class Tensor:
                 f"bool: the truth value of a tensor with {_size(self.data)} elements is "
                 "ambiguous; use .any() or .all()"
             )
-        return bool(self.item())
+        _note_read(self)  # a guard of a compiled program, never refused
+        return bool(to_numpy(self.data).reshape(()).item())
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._number("float"))
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._number("int"))
+
+    def __complex__(self) -> complex:
+        return complex(self._number("complex"))
 
     def __index__(self) -> int:
         if dtype_kind(self.data.dtype) not in "iub":
             raise TypeError("__index__: only integer tensors can be used as an index")
-        return int(self.item())
+        return int(self._number("__index__"))
+
+    def _number(self, what: str):
+        if _size(self.data) != 1:
+            raise TypeError(f"{what}: only one-element tensors can be converted to Python "
+                            f"scalars, got shape {self.shape}")
+        _converted(self, what, warn=True)
+        return to_numpy(self.data).reshape(()).item()
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return str(self)
+        if _size(self.data) != 1 or self.data.ndim != 0:
+            raise TypeError(f"format: a format spec ({spec!r}) applies to 0-d tensors only, "
+                            f"got shape {self.shape}; format t.tolist() or t.item()")
+        return format(self.item(), spec)
 
     __hash__ = object.__hash__
 
@@ -300,6 +340,50 @@ def _size(a) -> int:
     return n
 
 
+class ConversionError(RuntimeError):
+    """A tensor being differentiated was converted to an array or a Python number."""
+
+
+def _converted(t: Tensor, what: str, *, array: bool = False, warn: bool = False) -> None:
+    """Check a conversion of ``t`` to a NumPy array (``array``) or a Python number.
+
+    The converted value carries no gradient. So, for a tensor that requires grad:
+    inside ``tg.grad`` (and the other transforms, compiled or not) a conversion
+    raises, as JAX raises for a traced value; in ``tg.compile`` of a function with no
+    transform inside, the value read becomes a guard of the program; the implicit array conversion
+    (``np.asarray(t)``, ``np.array([x, y])``, NumPy functions that call them) also
+    raises in eager code while grad mode is on, as PyTorch's does; a number conversion
+    in eager code warns when ``warn`` (``float(t)``, as PyTorch warns), while ``item()``
+    and ``numpy()`` stay silent (explicit requests for values: logging a loss). Under
+    ``no_grad`` nothing records, and nothing is refused.
+    """
+    if t._rg:
+        st = _STATE.get()
+        if st.tracing is not None and not st.nested:
+            pass  # tg.compile of a function without a transform: the read is a guard
+        elif st.nested:
+            if st.grad_enabled or st.tracing is not None:
+                where = "tg.compile" if st.tracing is not None else "a gradient transform"
+                raise ConversionError(
+                    f"{what}: converting a tensor that is being differentiated (inside "
+                    f"{where}) to {'an array' if array else 'a Python number'} loses its "
+                    "gradient; keep it a tensor (tg.sin(x), not math.sin(x); x * x, not "
+                    "x * float(x)), or call .detach() first if the value is meant to be "
+                    "a constant")
+        elif array and st.grad_enabled:
+            raise ConversionError(
+                f"{what}: cannot convert a tensor that requires grad to a NumPy array "
+                "while gradients are recorded: the array carries no gradient. Use "
+                "t.detach().numpy() (or np.asarray(t.detach())) for its values, a tapegrad "
+                "function for the computation, and tg.stack([...]) rather than "
+                "np.array([...]) to build an array from tensors")
+        elif warn and st.grad_enabled:
+            warnings.warn(f"{what}: converting a tensor with requires_grad=True to a Python "
+                          "number; the number carries no gradient. Consider t.detach() "
+                          "first", UserWarning, stacklevel=4)
+    _note_read(t)
+
+
 def _note_read(t: Tensor) -> None:
     # While the compiler traces a function, Python-level reads of traced values
     # become guards of the compiled program.
@@ -327,7 +411,7 @@ def _from_python(data, dtype):
     return arr
 
 
-def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype=None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Create a tensor (a leaf) from array-like data.
 
     Parameters
@@ -340,6 +424,10 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
         Convert to this dtype.
     requires_grad : bool
         Record operations on this tensor so gradients can flow to it.
+    device : str, optional
+        ``"cpu"`` (NumPy) or ``"cuda"`` / ``"cuda:N"`` (a CuPy array on that GPU;
+        raises when CuPy is missing). By default, ``data``'s own device (NumPy for
+        Python data).
 
     Returns
     -------
@@ -358,12 +446,39 @@ def tensor(data: Any, dtype=None, requires_grad: bool = False) -> Tensor:
         data = data.data
     be = backend_of(data)
     if be is None:
+        if isinstance(data, (list, tuple)):
+            _refuse_graph_in_list(data)
         arr = _from_python(data, dtype)
     else:
         arr = be.xp.asarray(data, copy=True)
         if dtype is not None:
             arr = be.xp.astype(arr, namespace_dtype(be.xp, dtype))
+    if device is not None and device_of(arr) != _device_key(device):
+        arr = to_device(to_numpy(arr), device, "tensor")
     return Tensor(arr, requires_grad=requires_grad)
+
+
+def _device_key(device: Any) -> Any:
+    name = str(device)
+    if name == "cuda" or name == "gpu":
+        return ("cuda", 0)
+    if name.startswith("cuda:"):
+        return ("cuda", int(name.split(":")[1]))
+    return device
+
+
+def _refuse_graph_in_list(seq) -> None:
+    # tg.tensor makes a new leaf from values; from a list of tensors on a graph that
+    # would silently drop their gradients (np.array([x, y]) cannot be intercepted).
+    for x in seq:
+        if isinstance(x, (list, tuple)):
+            _refuse_graph_in_list(x)
+        elif isinstance(x, Tensor) and (x._rg or x._node is not None):
+            raise ConversionError(
+                "tensor: the list holds tensors that are part of a graph; tg.tensor makes "
+                "a new leaf from values, which would lose their gradients. Use "
+                "tg.stack([...]) or tg.asarray([...]) to record it, or .detach() the "
+                "elements for a constant")
 
 
 # -- repr, following PyTorch's printing ---------------------------------------------

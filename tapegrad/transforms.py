@@ -25,8 +25,14 @@ from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor, _make
 
 
-def _source(x: Any, name: str) -> Tensor:
-    """A fresh tensor standing for the leaf ``x`` inside the transformed function."""
+def _source(x: Any, name: str, linked: bool) -> Tensor:
+    """A fresh tensor standing for the leaf ``x`` inside the transformed function.
+
+    ``linked``: the enclosing level records (grad mode on, or a compiler trace), so the
+    source stays connected to ``x`` for higher-order derivatives. Under ``no_grad`` it
+    is cut from ``x``'s graph, as ``torch.func.grad`` ignores an outer ``no_grad``: the
+    transform still differentiates its own function.
+    """
     from .primitives import identity
 
     if isinstance(x, Tensor):
@@ -34,9 +40,16 @@ def _source(x: Any, name: str) -> Tensor:
             raise TypeError(f"{name}: can only differentiate with respect to floating-point "
                             f"inputs, got dtype {x.dtype}")
         if x._rg or x._node is not None:
-            # Keep the link to x (for higher-order derivatives) through an identity
-            # record, so this level's sources are distinct from the enclosing level's.
-            return identity(x)
+            st = _STATE.get()
+            if linked and st.grad_enabled:
+                # Keep the link to x through an identity record, so this level's
+                # sources are distinct from the enclosing level's.
+                return identity(x)
+            if st.tracing is not None:
+                # Cut from x's gradient (grad mode is off, so the identity record has
+                # no gradient path), but computed from x on every compiled call.
+                cut = identity(x)
+                return _make(cut.data, cut._node, cut._idx, True)
         return _make(x.data, None, 0, True)
     try:
         be = backend_of(x)
@@ -57,10 +70,17 @@ def _has_graph(x: Any) -> bool:
     return isinstance(x, Tensor) and (x._rg or x._node is not None)
 
 
+def _outer_records() -> bool:
+    """Whether the enclosing level records operations (grad mode on, or a compiler
+    trace, which keeps every operation on traced values)."""
+    st = _STATE.get()
+    return st.grad_enabled or st.tracing is not None
+
+
 def _recording_outside() -> bool:
     """Whether an enclosing transform, tape or compiler trace will differentiate again."""
     st = _STATE.get()
-    return st.nested > 0 or bool(st.tapes) or st.tracing is not None
+    return st.tracing is not None or (st.grad_enabled and (st.nested > 0 or bool(st.tapes)))
 
 
 class _Traced:
@@ -85,15 +105,21 @@ class _Traced:
         call_args = list(args)
         self.srcs: list[Tensor] = []
         self.in_defs = []
+        # Under no_grad the transform still records its own function (a transform's
+        # result must not depend on the caller's grad mode), but nothing links it to
+        # the enclosing level.
+        self.linked = _outer_records()
         self.create_graph = _recording_outside()
         for i in nums:
             leaves, treedef = tree_flatten(args[i])
-            self.create_graph = self.create_graph or any(map(_has_graph, leaves))
-            srcs = [_source(x, name) for x in leaves]
+            self.create_graph = self.create_graph or (self.linked and any(map(_has_graph,
+                                                                              leaves)))
+            srcs = [_source(x, name, self.linked) for x in leaves]
             self.srcs += srcs
             self.in_defs.append(treedef)
             call_args[i] = tree_unflatten(treedef, srcs)
-        token = set_state(nested=st.nested + 1, grad_enabled=True)
+        fields = {} if self.linked else {"tapes": (), "no_grad_site": None}
+        token = set_state(nested=st.nested + 1, grad_enabled=True, **fields)
         try:
             out = fun(*call_args, **kwargs)
         finally:
@@ -111,7 +137,8 @@ class _Traced:
 
     def graph_from(self, leaves: Sequence[Any]) -> None:
         """Record the sweeps also when tangents or cotangents carry a graph."""
-        self.create_graph = self.create_graph or any(map(_has_graph, leaves))
+        self.create_graph = self.create_graph or (_outer_records() and
+                                                  any(map(_has_graph, leaves)))
 
     def pull(self, roots: Sequence[Tensor], cts: Sequence[Any], *, create_graph=None,
              keep: bool = True) -> list:
@@ -287,7 +314,8 @@ def vjp(fun: Callable, *primals: Any, has_aux: bool = False):
         _checks.check_like(cts, outs, "vjp", "cotangent", "output")
         # Decided per call: the pullback may run inside a transform (or on cotangents
         # that carry a graph) that vjp itself was not called in.
-        cg = tr.create_graph or _recording_outside() or any(map(_has_graph, cts))
+        cg = tr.create_graph or _recording_outside() or (_outer_records() and
+                                                         any(map(_has_graph, cts)))
         return tuple(tr.split(tr.pull(outs, cts, create_graph=cg)))
 
     primals_out = tr.result(tree_unflatten(out_def, outs))

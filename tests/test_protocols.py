@@ -111,10 +111,24 @@ def test_out_ndarray_refuses_to_drop_the_graph():
 
 def test_asarray_gives_the_data_without_the_graph():
     t = tg.tensor(XV, requires_grad=True)
-    a = np.asarray(t)
-    assert type(a) is np.ndarray and a is t.data
-    assert np.array(t) is not t.data and np.array_equal(np.array(t), XV)
-    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    with tg.no_grad():  # nothing records: the values, as in PyTorch
+        a = np.asarray(t)
+        assert type(a) is np.ndarray and a is t.data
+        assert np.array(t) is not t.data and np.array_equal(np.array(t), XV)
+        assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    assert np.asarray(tg.tensor(XV)) is not None  # no graph: always the values
+
+
+def test_asarray_of_a_tensor_on_a_graph_raises_while_recording():
+    # np.asarray / np.array([x, y]) cannot be intercepted; their array would carry no
+    # gradient, so they refuse (PyTorch raises the same for its tensors).
+    t = tg.tensor(XV, requires_grad=True)
+    for convert in (np.asarray, lambda t: np.array([t, t]), lambda t: np.shape([t]),
+                    lambda t: (t * 2).__array__()):
+        with pytest.raises(RuntimeError, match=r"requires grad to a NumPy array.*detach"):
+            convert(t)
+    np.testing.assert_array_equal(np.asarray(t.detach()), XV)
+    assert isinstance(t.numpy(), np.ndarray)  # the explicit request for values
 
 
 def test_array_namespace():

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import NUMPY, backend_of, namespace_dtype
+from ..primitive import holds_tensor
 from ..tensor import Tensor
 
 
@@ -38,7 +39,10 @@ def shape_of(a: Any) -> tuple[int, ...]:
     """Shape of a tensor, array, nested list or Python number."""
     s = getattr(a, "shape", None)
     if s is None:
-        return np.shape(a) if isinstance(a, (list, tuple)) else ()
+        if isinstance(a, (list, tuple)):
+            # A list holding tensors: its stacked shape (np.shape would convert them).
+            return (len(a), *shape_of(a[0])) if a and holds_tensor(a) else np.shape(a)
+        return ()
     return tuple(s)
 
 

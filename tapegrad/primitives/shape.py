@@ -11,7 +11,7 @@ import tapegrad.primitives as P
 
 from .._state import no_grad
 from ..backend import backend_of, is_floating, namespace_dtype
-from ..primitive import primitive
+from ..primitive import primitive, set_sequence_stacker
 from ..tensor import Tensor
 from ._util import needs, norm_axis, shape_of
 
@@ -244,6 +244,9 @@ def stack(arrays, axis=0):
         raise ValueError(f"stack: all input arrays must have the same shape, got {shapes}")
     nd = len(shape_of(arrays[0])) + 1
     return stack_p.bind(*arrays, axis=norm_axis(axis, nd, "stack")[0])
+
+
+set_sequence_stacker(stack)
 
 
 def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple:
