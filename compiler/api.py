@@ -20,6 +20,7 @@ from tapegrad._checks import check_callable
 from tapegrad._state import _STATE
 from tapegrad.backend import NUMPY, backend_of, to_numpy
 from tapegrad.checkpoint import recompute_in_backward
+from tapegrad.pytree import tree_unflatten
 from tapegrad.tensor import Tensor
 
 from .buffers import peak_bytes
@@ -37,7 +38,7 @@ from .cache import (
 from .codegen import generate, lowering_for, program_name
 from .lower import lower
 from .pipeline import describe_stages, optimize
-from .trace import flatten, trace
+from .trace import arg_layout, array_leaves, flat_layout, trace
 
 #: The keyword options :func:`compile` takes besides ``static_argnums`` and ``verify``.
 OPTIONS = frozenset({"passes", "fuse", "numexpr", "check", "cache_size"})
@@ -179,12 +180,17 @@ class CompiledFunction:
         lowering = lowering_for(be, numexpr=opts.get("numexpr", "auto"),
                                 device=getattr(tr.inputs[0].data, "device", None)
                                 if tr.inputs else None)
-        in_structures = [(None, None if i in self.static_argnums else flatten(a, []))
-                         for i, a in enumerate(args)]
-        in_structures += [(k, flatten(v, [])) for k, v in kwargs.items()]
+        in_structures, flat_args = program_layouts(args, kwargs, self.static_argnums)
+        out_structure = tr.out_structure
+        if out_structure is None:  # a result the program cannot spell: rebuilt from flat
+            out_structure = flat_layout(tr.out_leaves, arrays_only=False)
         name = program_name(self.__name__)
-        prog = generate(opt.graph, lowering, plan=opt.plan, in_structures=tuple(in_structures),
-                        out_structure=tr.out_structure, n_results=low.n_results, name=name)
+        prog = generate(opt.graph, lowering, plan=opt.plan, in_structures=in_structures,
+                        out_structure=out_structure, n_results=low.n_results, name=name)
+        fn = prog.fn
+        if flat_args or tr.out_structure is None:
+            fn = _pytree_call(fn, flat_args, None if tr.out_structure is not None
+                              else tr.out_treedef, bool(low.guards))
         t4 = time.perf_counter()
         times = {"trace": t1 - t0, "lower": t2 - t1, "passes": t3 - t2, "codegen": t4 - t3}
         guard_names = []
@@ -199,7 +205,7 @@ class CompiledFunction:
             "peak_bytes": opt.plan.peak_bytes if opt.plan is not None
             else peak_bytes(opt.graph),
         }
-        entry = Entry(prog.fn, low.guards, low.value_guards, info)
+        entry = Entry(fn, low.guards, low.value_guards, info)
         entry.plain = not (entry.guards or entry.value_guards or self.verify)
         self.recompiles.append(reason)
         log.info("compile %s: %s (%.1f ms)", self.__name__, reason, (t4 - t0) * 1e3)
@@ -272,6 +278,53 @@ class CompiledFunction:
         return f"<compiled {self.__name__}: {self.cache_entries} cache entries>"
 
 
+def program_layouts(args: tuple, kwargs: dict, static: frozenset) -> tuple[tuple, tuple]:
+    """How a program takes each argument: ``((keyword or None, layout), ...)`` for code
+    generation, and the arguments passed as the flat tuple of their array leaves
+    (positions, and keyword names)."""
+    layouts, flat = [], []
+    for i, a in enumerate(args):
+        if i in static:
+            layouts.append((None, None))
+            continue
+        lay, is_flat = arg_layout(a)
+        layouts.append((None, lay))
+        if is_flat:
+            flat.append(i)
+    for k, v in kwargs.items():
+        lay, is_flat = arg_layout(v)
+        layouts.append((k, lay))
+        if is_flat:
+            flat.append(k)
+    return tuple(layouts), tuple(flat)
+
+
+def _pytree_call(prog: Callable, flat: tuple, out_treedef: Any, guards: bool) -> Callable:
+    """``prog`` called on pytree arguments: those in ``flat`` (positions, keyword names)
+    are passed as their array leaves, and a result returned flat is rebuilt with
+    ``out_treedef`` (None: the program builds it)."""
+    positions = [i for i in flat if type(i) is int]
+    names = [k for k in flat if type(k) is str]
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if positions:
+            args = list(args)
+            for i in positions:
+                args[i] = array_leaves(args[i])
+        for k in names:
+            kwargs[k] = array_leaves(kwargs[k])
+        out = prog(*args, **kwargs)
+        if out_treedef is None:
+            return out
+        if guards:
+            out, values = out
+            return tree_unflatten(out_treedef, out), values
+        return tree_unflatten(out_treedef, out)
+
+    call.__wrapped__ = prog
+    return call
+
+
 def describe_input(a: Any) -> str:
     """An argument as the signature sees it, e.g. ``f32[128,784]``."""
     from .cache import describe_arg
@@ -289,9 +342,9 @@ def _value_guard_failure(entry: Entry, args: tuple, kwargs: dict,
     leaves: list = []
     for i, a in enumerate(args):
         if i not in static:
-            flatten(a, leaves)
+            leaves += array_leaves(a)
     for v in kwargs.values():
-        flatten(v, leaves)
+        leaves += array_leaves(v)
     for pos, want in entry.value_guards:
         got = leaves[pos]
         got = to_numpy(got.data if isinstance(got, Tensor) else got)
@@ -361,7 +414,12 @@ def compile_tape(tape: Any, sources: Any, target: Tensor, **options: Any) -> Com
     tensor or a list). The recorded operations are replayed on traced values, so the
     program is compiled per shape and dtype like any other.
     """
+    from tapegrad._cuts import refuse_stale_values
+
     from .replay import tape_function
 
     fn = tape_function(tape, sources, target)
+    # Exact (tapegrad._cuts holds every live cut value): refuse before compiling.
+    refuse_stale_values(tape._records, [sources] if isinstance(sources, Tensor)
+                        else list(sources))
     return CompiledFunction(fn, (), options.pop("verify", False), **options)

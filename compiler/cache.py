@@ -2,7 +2,9 @@
 
 A call's *signature* is everything the generated program depends on besides the array
 values: each argument's shape, dtype and array type (hence backend), the values of
-static arguments and Python numbers, and the structure of list/tuple/dict arguments.
+static arguments and Python numbers, and the pytree structure (the ``TreeDef`` of
+``tapegrad.pytree``: node classes, dict keys, the static data of registered nodes) of
+every argument that is not a plain array, with the same facts about each of its leaves.
 Computing it is the first thing every call does, so the common case (a positional
 NumPy array) costs one type check and one tuple.
 """
@@ -18,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from tapegrad.backend import device_of, to_numpy
+from tapegrad.pytree import is_node_type, tree_flatten
 from tapegrad.tensor import Tensor
 
 from .ir import short_dtype
-from .trace import exact_key, flatten
+from .trace import exact_key, is_array
 
 log = logging.getLogger("tapegrad.compiler")
 
@@ -57,10 +60,20 @@ def _other(a: Any, static: bool) -> Any:
         except TypeError:
             raise TypeError(f"compile: static argument {a!r} must be hashable") from None
         return ("static", type(a), a)
-    if isinstance(a, (list, tuple, dict)):
-        leaves: list = []
-        structure = flatten(a, leaves)
-        return ("tree", structure, tuple(_leaf_sig(x) for x in leaves))
+    if is_node_type(type(a)):
+        leaves, treedef = tree_flatten(a)
+        sig = ("tree", treedef, tuple([_leaf_sig(x) if is_array(x)
+                                       else ("static", type(x), *exact_key(x))
+                                       for x in leaves]))
+        try:
+            hash(sig)
+        except TypeError:
+            raise TypeError(
+                f"compile: an argument of structure {treedef!r} has a part that is not "
+                "hashable (a leaf that is not an array, or a registered node's static "
+                "data); the cache key needs it hashable: make it an array, or hashable"
+            ) from None
+        return sig
     if isinstance(a, Tensor) or hasattr(a, "shape"):
         return _leaf_sig(a)
     return ("static", type(a), *exact_key(a))
@@ -100,8 +113,14 @@ def describe_arg(sig: Any) -> str:
     if kind == "static":
         return f"{sig[2]!r}"
     if kind == "tree":
-        return f"{sig[1][0].__name__} of {len(sig[2])} arrays"
+        n = sum(1 for x in sig[2] if x[0] != "static")
+        return f"{_kind_name(sig[1])} of {n} array{'s' if n != 1 else ''}"
     return repr(sig)
+
+
+def _kind_name(treedef: Any) -> str:
+    kind = treedef.kind
+    return "None" if kind is type(None) else kind.__name__
 
 
 def _shape_dtype(sig: Any) -> tuple | None:
@@ -153,9 +172,22 @@ def explain_miss(old: tuple | None, new: tuple) -> str:
                 reasons.append(f"{what} device {a[4]} -> {b[4]}")
         elif a[0] == "static" and b[0] == "static":
             reasons.append(f"{what} static value {a[2]!r} -> {b[2]!r}")
+        elif a[0] == "tree" and b[0] == "tree":
+            reasons.append(_tree_change(what, a, b))
         else:
             reasons.append(f"{what} {describe_arg(a)} -> {describe_arg(b)}")
     return "; ".join(reasons) or "new signature"
+
+
+def _tree_change(what: str, a: tuple, b: tuple) -> str:
+    """How the pytree argument ``a`` differs from ``b`` (structure first, then a leaf)."""
+    if a[1] != b[1]:
+        return f"{what} structure {a[1]!r} -> {b[1]!r}"
+    for k, (x, y) in enumerate(zip(a[2], b[2])):
+        if x != y:
+            inner = explain_miss((x,), (y,)).replace("argument 0", f"{what} leaf {k}")
+            return inner
+    return f"{what} changed"
 
 
 def nearest(keys: Sequence[tuple], new: tuple) -> tuple | None:

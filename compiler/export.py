@@ -10,6 +10,15 @@ changes that make it stand alone:
 * arguments and results are plain arrays (tensors become ``.numpy()``-style arrays);
 * numexpr is off, so NumPy is the only import.
 
+Pytree arguments and results keep their structure. Lists, tuples and dicts are indexed
+and built by the program itself. Other nodes go through a small wrapper function written
+into the module: it takes a namedtuple, ``OrderedDict`` or dataclass registered with
+``tg.register_dataclass`` apart by index, key or attribute, calls the program on the
+leaves, and rebuilds the result with classes of the same names and fields defined in
+the module (``collections.namedtuple``, ``dataclasses.dataclass``; static fields become
+literals). A class registered with ``tg.register_pytree_node`` cannot be exported: only
+its own ``flatten``/``unflatten`` functions know how to take it apart and rebuild it.
+
 Each line carries the IR equation it came from as a comment, so the file reads like the
 printed program.
 """
@@ -25,19 +34,21 @@ import math
 import re
 import textwrap
 import types
+from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tapegrad.backend import NUMPY, backend_of
+from tapegrad.pytree import TreeDef, registered, tree_flatten
 
 from .codegen import generate, program_name
 from .ir import FusedKernel, Graph, pp_eqn
 from .lower import lower
 from .numpy_lowering import NumpyLowering
 from .pipeline import optimize
-from .trace import ARRAY, TENSOR, flatten, trace
+from .trace import ARRAY, TENSOR, arg_layout, flat_layout, flatten, is_array, trace
 
 # Arrays up to this many elements are written as literals; larger ones as base64 bytes.
 LITERAL_MAX = 64
@@ -111,15 +122,33 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
     if be is not NUMPY:
         raise NotImplementedError(f"export: only NumPy programs can be exported, got "
                                   f"{be.name} arrays")
-    in_structures = [(None, None if i in static else _as_arrays(flatten(a, [])))
-                     for i, a in enumerate(args)]
-    in_structures += [(k, _as_arrays(flatten(v, []))) for k, v in kwargs.items()]
-    name = program_name(compiled_fn.__name__, {"np", *_HELPERS})
+    layouts, flat = [], False
+    for i, a in enumerate(args):
+        lay, is_flat = (None, False) if i in static else arg_layout(a)
+        layouts.append((None, _as_arrays(lay)))
+        flat = flat or is_flat
+    for k, v in kwargs.items():
+        lay, is_flat = arg_layout(v)
+        layouts.append((k, _as_arrays(lay)))
+        flat = flat or is_flat
+    out_structure = tr.out_structure
+    if out_structure is None:
+        out_structure = flat_layout(tr.out_leaves, arrays_only=False)
+    public = program_name(compiled_fn.__name__, {"np", *_HELPERS})
+    wrapper = None
+    if flat or tr.out_structure is None:
+        # The program takes and returns flat leaves; a wrapper takes the trees apart
+        # and rebuilds the result (see the module docstring).
+        wrapper = _Wrapper(compiled_fn, args, kwargs, tr, public)
+        layouts = [(k, None if lay is None else _as_arrays(flat_layout(wrapper.leaves[j])))
+                   if wrapper.flat[j] else (k, lay) for j, (k, lay) in enumerate(layouts)]
+    name = public if wrapper is None else f"{public}_on_leaves"
     prog = generate(opt.graph, ExportLowering(), plan=opt.plan,
-                    in_structures=tuple(in_structures),
-                    out_structure=_as_arrays(tr.out_structure), n_results=low.n_results,
+                    in_structures=tuple(layouts),
+                    out_structure=_as_arrays(out_structure), n_results=low.n_results,
                     name=name)
-    source = module_source(prog, opt.graph, name, compiled_fn, args, kwargs)
+    source = module_source(prog, opt.graph, name, compiled_fn, args, kwargs,
+                           wrapper=wrapper)
     path = Path(path)
     path.write_text(source)
     return path
@@ -148,10 +177,183 @@ def _as_arrays(structure: Any) -> Any:
     return structure
 
 
+# -- pytrees the program cannot index or build: a wrapper in the module ----------------
+_SIMPLE_FACTORIES = (list, dict, set, tuple, int, float, complex, str, bytes)
+
+
+class _Wrapper:
+    """The source of the module's public function when some argument or the result is a
+    pytree with nodes the program cannot reach directly."""
+
+    def __init__(self, compiled_fn: Any, args: tuple, kwargs: dict, tr: Any,
+                 public: str) -> None:
+        self.public = public
+        self.classes: dict[type, str] = {}  # namedtuple/dataclass -> name in the module
+        self.class_source: list[str] = []
+        self.imports: set[str] = set()
+        params = _parameter_names(compiled_fn, len(args), {"np", public, *_HELPERS})
+        self.leaves, self.flat, self.params, calls = [], [], [], []
+        static = compiled_fn.static_argnums
+        items = [(None, i, a) for i, a in enumerate(args)] + [(k, None, v)
+                                                                for k, v in kwargs.items()]
+        for key, i, a in items:
+            pname = params[i] if key is None else key
+            self.params.append(pname if key is None else f"{key}=None")
+            if i is not None and i in static:
+                self.leaves.append(())
+                self.flat.append(False)
+                calls.append(pname)
+                continue
+            leaves, treedef = tree_flatten(a)
+            _, is_flat = arg_layout(a)
+            self.leaves.append(tuple(x for x in leaves if is_array(x)))
+            self.flat.append(is_flat)
+            arg = pname
+            if is_flat:
+                paths: list[str] = []
+                self._paths(treedef, iter(leaves), pname, paths)
+                arg = f"({paths[0]},)" if len(paths) == 1 else f"({', '.join(paths)})"
+            calls.append(arg if key is None else f"{key}={arg}")
+        self.call = f"{public}_on_leaves({', '.join(calls)})"
+        self.result = None
+        if tr.out_structure is None:
+            names = iter([f"out[{k}]" for k in range(len(tr.out_leaves))])
+            self.result = self._build(tr.out_treedef, names)
+
+    def _paths(self, t: TreeDef, leaves: Any, expr: str, out: list) -> None:
+        """Append the expression reaching each array leaf of ``t`` from ``expr``."""
+        if t.kind is None:
+            if is_array(next(leaves)):
+                out.append(expr)
+            return
+        if t.kind is type(None):
+            return
+        node = registered(t.kind)
+        if node is not None:
+            if node.fields is None:
+                raise _custom_node(t.kind, "argument")
+            for f, c in zip(node.fields[0], t.children):
+                self._paths(c, leaves, f"{expr}.{f}" if f.isidentifier() else
+                            f"getattr({expr}, {f!r})", out)
+            return
+        if issubclass(t.kind, dict):
+            keys = t.meta[1] if t.kind is defaultdict else t.meta
+            for k, c in zip(keys, t.children):
+                self._paths(c, leaves, f"{expr}[{literal(k)}]", out)
+            return
+        for j, c in enumerate(t.children):  # list, tuple, namedtuple
+            self._paths(c, leaves, f"{expr}[{j}]", out)
+
+    def _build(self, t: TreeDef, names: Any) -> str:
+        """Source text building a tree of structure ``t`` from the result leaves."""
+        if t.kind is None:
+            return next(names)
+        if t.kind is type(None):
+            return "None"
+        kids = [self._build(c, names) for c in t.children]
+        kind = t.kind
+        if kind is list:
+            return "[" + ", ".join(kids) + "]"
+        if kind is tuple:
+            return "(" + "".join(k + ", " for k in kids).rstrip(" ") + ")"
+        if kind is dict:
+            return "{" + ", ".join(f"{literal(k)}: {v}" for k, v in zip(t.meta, kids)) + "}"
+        if kind is OrderedDict:
+            self.imports.add("collections")
+            pairs = ", ".join(f"({literal(k)}, {v})" for k, v in zip(t.meta, kids))
+            return f"collections.OrderedDict([{pairs}])"
+        if kind is defaultdict:
+            factory, keys = t.meta
+            if factory is not None and factory not in _SIMPLE_FACTORIES:
+                raise NotImplementedError(
+                    f"export: the result is a defaultdict with default factory "
+                    f"{factory!r}; only None or a built-in type can be written out")
+            self.imports.add("collections")
+            body = ", ".join(f"{literal(k)}: {v}" for k, v in zip(keys, kids))
+            fac = "None" if factory is None else factory.__name__
+            return f"collections.defaultdict({fac}, {{{body}}})"
+        node = registered(kind)
+        if node is not None:
+            if node.fields is None:
+                raise _custom_node(kind, "result")
+            data, meta = node.fields
+            cname = self._class(kind, data + meta, dataclass=True)
+            parts = [f"{f}={v}" for f, v in zip(data, kids)]
+            parts += [f"{f}={literal(v)}" for f, v in zip(meta, t.meta)]
+            return f"{cname}({', '.join(parts)})"
+        cname = self._class(kind, tuple(kind._fields), dataclass=False)  # namedtuple
+        return f"{cname}({', '.join(kids)})"
+
+    def _class(self, kind: type, fields: tuple, dataclass: bool) -> str:
+        """The module's stand-in for class ``kind`` (defined once)."""
+        if kind in self.classes:
+            return self.classes[kind]
+        base = kind.__name__ if kind.__name__.isidentifier() else "Node"
+        taken = {"np", "collections", "dataclasses", self.public, f"{self.public}_on_leaves",
+                 *_HELPERS, *self.classes.values(), *(p.split("=")[0] for p in self.params)}
+        cname, n = base, 1
+        while cname in taken or keyword.iskeyword(cname):
+            cname, n = f"{base}_{n}", n + 1
+        self.classes[kind] = cname
+        bad = [f for f in fields if not f.isidentifier() or keyword.iskeyword(f)]
+        if bad:
+            raise NotImplementedError(f"export: {kind.__name__} has fields {bad} that are "
+                                      "not Python names")
+        if dataclass:
+            self.imports.add("dataclasses")
+            body = "\n".join(f"    {f}: object" for f in fields) or "    pass"
+            self.class_source.append(
+                f"@dataclasses.dataclass\nclass {cname}:\n"
+                f'    """Stands for {kind.__qualname__} (a registered dataclass)."""\n\n'
+                f"{body}\n")
+        else:
+            self.imports.add("collections")
+            self.class_source.append(f"{cname} = collections.namedtuple({cname!r}, "
+                                     f"{list(fields)!r})  # stands for {kind.__qualname__}\n")
+        return cname
+
+    def source(self) -> str:
+        """The public function."""
+        doc = ('    """Takes the arguments as pytrees, calls the program on their leaves, '
+               'and\n    returns its result in the structure the original function '
+               'returned."""')
+        lines = [f"def {self.public}({', '.join(self.params)}):", doc]
+        if self.result is None:
+            lines.append(f"    return {self.call}")
+        else:
+            lines += [f"    out = {self.call}", f"    return {self.result}"]
+        return "\n".join(lines) + "\n"
+
+
+def _custom_node(kind: type, where: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"export: the {where} contains a {kind.__name__}, registered with "
+        "tg.register_pytree_node; a standalone module cannot take it apart or rebuild it "
+        "(only its own flatten/unflatten functions can). Register it with "
+        "tg.register_dataclass, or use dicts, lists, tuples or namedtuples")
+
+
+def _parameter_names(compiled_fn: Any, n: int, taken: set) -> list[str]:
+    """Names for the ``n`` positional parameters of the exported function."""
+    try:
+        params = list(inspect.signature(compiled_fn.fn).parameters)
+    except (TypeError, ValueError):
+        params = []
+    out = []
+    for i in range(n):
+        new = params[i] if i < len(params) else ""
+        if not (new.isidentifier() and not keyword.iskeyword(new) and new not in taken
+                and new not in out and not re.fullmatch(r"v\d+|p\d+|out", new)):
+            new = f"p{i}"
+        out.append(new)
+    return out
+
+
 # -- the module text --------------------------------------------------------------
 def module_source(prog: Any, graph: Graph, name: str, compiled_fn: Any, args: tuple,
-                  kwargs: dict) -> str:
-    """The exported module: header, constants, helpers, the program."""
+                  kwargs: dict, wrapper: _Wrapper | None = None) -> str:
+    """The exported module: header, constants, helpers, the program (and the wrapper
+    taking pytrees apart, when there is one)."""
     from tapegrad import __version__
 
     from .api import describe_input
@@ -175,22 +377,30 @@ def module_source(prog: Any, graph: Graph, name: str, compiled_fn: Any, args: tu
     helpers += [text for helper, text in _HELPERS.items() if f"{helper}(" in body]
     sig = ", ".join([describe_input(a) for a in args]
                     + [f"{k}={describe_input(v)}" for k, v in kwargs.items()])
-    header = f'''"""{name}: exported from tapegrad {__version__} for arguments ({sig}).
+    public = name if wrapper is None else wrapper.public
+    imports = "import numpy as np"
+    if wrapper is not None and wrapper.imports:
+        imports = "\n".join(f"import {m}" for m in sorted(wrapper.imports)) + "\n\n" + imports
+    header = f'''"""{public}: exported from tapegrad {__version__} for arguments ({sig}).
 
-Standalone: needs only NumPy. Call ``{name}(...)`` with arrays of exactly these shapes
+Standalone: needs only NumPy. Call ``{public}(...)`` with arrays of exactly these shapes
 and dtypes; it returns NumPy arrays in the structure the original function returned.
 Each statement is commented with the equation of the optimised program it computes
 (``%n`` are the program's values, ``vn`` their Python names; a fused group of
 elementwise equations is one helper function).
 """
 
-import numpy as np
+{imports}
 '''
     parts = [header]
     if lines:
         parts.append("# The functions and constants the program uses.\n" + "\n".join(lines))
     parts += helpers
+    if wrapper is not None:  # two blank lines before each class and function
+        parts += ["\n" + text for text in wrapper.class_source]
     parts.append(body)
+    if wrapper is not None:
+        parts.append("\n" + wrapper.source())
     return "\n\n".join(p.rstrip("\n") for p in parts) + "\n"
 
 

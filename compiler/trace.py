@@ -11,6 +11,7 @@ argument are constants. Values Python reads from traced tensors (``bool(t)``,
 
 from __future__ import annotations
 
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,35 +21,111 @@ from tapegrad._state import reset_state, set_state
 from tapegrad.backend import backend_of, is_floating, to_numpy
 from tapegrad.node import Node
 from tapegrad.primitive import registry
+from tapegrad.pytree import TreeDef, registered, tree_flatten, tree_unflatten
 from tapegrad.tensor import Tensor, _make
 
-# -- pytrees: lists, tuples and dicts of arrays ---------------------------------------
+# -- pytrees: how a program receives its array leaves and returns its results ----------
+# Arguments and results are pytrees of tapegrad.pytree (the one implementation the
+# transforms use too). A *layout* is derived from a tree's TreeDef and leaves: it tells
+# code generation how the program reaches each array leaf of an argument and how it
+# spells its result. ARRAY / TENSOR stand for an array leaf; ``(list | tuple,
+# children)`` and ``(dict, keys, children)`` are nodes the program indexes (or builds)
+# directly; ``("S", type, value, tag)`` is a leaf that is not an array: a constant of
+# the program, part of the cache key. A tree with nodes a program cannot index (a
+# registered class) is passed to the program as the flat tuple of its array leaves
+# (:func:`flat_layout`), and a result it cannot spell is returned flat and rebuilt with
+# ``tree_unflatten`` (see ``CompiledFunction._compile_now``).
 ARRAY = "A"  # a raw array leaf
 TENSOR = "T"  # a tensor leaf
 
+_NUMBERS = (bool, int, float, complex, str, bytes, type(None))
+
+
+def is_array(x: Any) -> bool:
+    """Whether the pytree leaf ``x`` is an array or tensor (else a static value)."""
+    return isinstance(x, Tensor) or type(x) is np.ndarray or isinstance(x, np.generic) or (
+        not isinstance(x, _NUMBERS) and hasattr(x, "__array_namespace__"))
+
+
+def leaf_layout(x: Any) -> Any:
+    """The layout of one leaf: ``TENSOR``, ``ARRAY`` or a static ``("S", ...)`` entry."""
+    if isinstance(x, Tensor):
+        return TENSOR
+    if is_array(x):
+        return ARRAY
+    return ("S", type(x), *exact_key(x))
+
+
+def layout(treedef: TreeDef, leaves: Sequence[Any], result: bool = False) -> Any:
+    """The layout of a tree, or None when a program cannot reach (``result``: build)
+    its nodes directly.
+
+    Arguments may be indexed through namedtuples and every kind of dict; a result is
+    spelled directly only with ``list``, ``tuple`` and ``dict`` nodes.
+    """
+    try:
+        return _layout(treedef, iter(leaves), result)
+    except _NotDirect:
+        return None
+
+
+class _NotDirect(Exception):
+    pass
+
+
+_STATIC_NONE = ("S", type(None), None, None)
+
+
+def _layout(t: TreeDef, it: Any, result: bool) -> Any:
+    kind = t.kind
+    if kind is None:
+        return leaf_layout(next(it))
+    if kind is type(None):
+        return _STATIC_NONE
+    if kind is list or kind is tuple or (not result and registered(kind) is None
+                                         and issubclass(kind, tuple)):
+        return (kind if kind is list else tuple, tuple(_layout(c, it, result)
+                                                       for c in t.children))
+    if kind is dict or (not result and kind in (OrderedDict, defaultdict)):
+        keys = t.meta[1] if kind is defaultdict else t.meta
+        return (dict, keys, tuple(_layout(c, it, result) for c in t.children))
+    raise _NotDirect
+
+
+def flat_layout(leaves: Sequence[Any], arrays_only: bool = True) -> tuple:
+    """The layout of a flat tuple of leaves (array leaves only, by default)."""
+    return (tuple, tuple(leaf_layout(x) for x in leaves
+                         if not arrays_only or is_array(x)))
+
 
 def flatten(obj: Any, leaves: list) -> Any:
-    """Append the array leaves of ``obj`` to ``leaves``; return its hashable structure.
+    """Append the array leaves of ``obj`` to ``leaves``; return a hashable description.
 
-    Lists, tuples and dicts are containers; arrays and tensors are leaves (``"A"`` /
-    ``"T"`` in the structure); anything else (numbers, strings, None) is static and
-    stays in the structure itself, so a new value gives a new structure.
+    The description is ``obj``'s layout when a program can index it directly, else
+    ``("tree", treedef, leaf layouts)``; either way equal descriptions mean the same
+    structure, the same static leaves and the same array/tensor leaf kinds.
     """
-    if isinstance(obj, Tensor):
-        leaves.append(obj)
-        return TENSOR
-    t = type(obj)
-    if t is list or t is tuple:
-        return (t, tuple(flatten(x, leaves) for x in obj))
-    if t is dict:
-        keys = tuple(obj)
-        return (dict, keys, tuple(flatten(obj[k], leaves) for k in keys))
-    if t is np.ndarray or isinstance(obj, np.generic) or (
-            not isinstance(obj, (bool, int, float, complex, str, bytes, type(None)))
-            and hasattr(obj, "__array_namespace__")):
-        leaves.append(obj)
-        return ARRAY
-    return ("S", t, *exact_key(obj))
+    all_leaves, treedef = tree_flatten(obj)
+    leaves.extend(x for x in all_leaves if is_array(x))
+    lay = layout(treedef, all_leaves)
+    if lay is None:
+        return ("tree", treedef, tuple(leaf_layout(x) for x in all_leaves))
+    return lay
+
+
+def arg_layout(obj: Any) -> tuple[Any, bool]:
+    """The layout in which a program takes argument ``obj``, and whether ``obj`` is
+    passed to it as the flat tuple of its array leaves (see :func:`array_leaves`)."""
+    all_leaves, treedef = tree_flatten(obj)
+    lay = layout(treedef, all_leaves)
+    if lay is None:
+        return flat_layout(all_leaves), True
+    return lay, False
+
+
+def array_leaves(obj: Any) -> tuple:
+    """The array leaves of ``obj``, in flattening order."""
+    return tuple([x for x in tree_flatten(obj)[0] if is_array(x)])
 
 
 _NAN = float("nan")
@@ -65,18 +142,6 @@ def exact_key(obj: Any) -> tuple:
     if t is float or t is complex:
         return (_NAN if obj != obj and t is float else obj), repr(obj)
     return obj, None
-
-
-def unflatten(structure: Any, leaves: Any) -> Any:
-    """Rebuild an object of ``structure`` taking its leaves, in order, from an iterator."""
-    if structure is TENSOR or structure is ARRAY:
-        return next(leaves)
-    head = structure[0]
-    if head is list or head is tuple:
-        return head(unflatten(s, leaves) for s in structure[1])
-    if head is dict:
-        return {k: unflatten(s, leaves) for k, s in zip(structure[1], structure[2])}
-    return structure[2]
 
 
 # -- the trace ------------------------------------------------------------------------
@@ -101,8 +166,10 @@ class Trace:
         self.nodes: list[Node] = []
         self.reads: list[tuple[Tensor, np.ndarray]] = []
         self.marker = Node(registry["identity"], (), {}, None, 0)
-        self.out_structure: Any = None
-        self.outputs: list = []
+        self.out_structure: Any = None  # the result's layout (None: rebuilt from flat)
+        self.out_treedef: TreeDef | None = None  # the result's structure
+        self.out_leaves: list = []  # every leaf of the result (static ones too)
+        self.outputs: list = []  # its array leaves
         # A backward pass without retain_graph frees its records' arguments; the
         # lowering still needs them, so the sweep hands them here first (on_free).
         self.saved: dict[int, tuple] = {}
@@ -175,29 +242,30 @@ def trace(fn: Callable, args: Sequence[Any], kwargs: dict | None = None,
     tr = Trace(fn)
     call_args = []
     for i, a in enumerate(args):
-        if i in static_argnums:
-            call_args.append(a)
-            continue
-        leaves: list = []
-        structure = flatten(a, leaves)
-        call_args.append(unflatten(structure, iter([tr.traced_input(x) for x in leaves])))
-    kw = {}
-    for k, v in (kwargs or {}).items():
-        leaves = []
-        structure = flatten(v, leaves)
-        kw[k] = unflatten(structure, iter([tr.traced_input(x) for x in leaves]))
+        call_args.append(a if i in static_argnums else _traced_tree(tr, a))
+    kw = {k: _traced_tree(tr, v) for k, v in (kwargs or {}).items()}
     token = set_state(tracing=tr, grad_enabled=True, tapes=())
     try:
         out = fn(*call_args, **kw)
     finally:
         reset_state(token)
-    leaves = []
-    tr.out_structure = flatten(out, leaves)
-    tr.outputs = leaves
+    leaves, tr.out_treedef = tree_flatten(out)
     for x in leaves:
-        if not isinstance(x, Tensor) and backend_of(x) is None:
+        if not isinstance(x, Tensor) and is_array(x) and backend_of(x) is None:
             raise TypeError(f"compile: cannot return {type(x).__name__} values")
+    tr.out_leaves = leaves
+    tr.outputs = [x for x in leaves if is_array(x)]
+    tr.out_structure = layout(tr.out_treedef, leaves, result=True)
     return tr
+
+
+def _traced_tree(tr: Trace, a: Any) -> Any:
+    """``a`` with each array leaf replaced by a traced input (rebuilt as a pytree)."""
+    leaves, treedef = tree_flatten(a)
+    if treedef.kind is None:
+        return tr.traced_input(a) if is_array(a) else a
+    return tree_unflatten(treedef, [tr.traced_input(x) if is_array(x) else x
+                                    for x in leaves])
 
 
 def _modified_argument(fn: Callable, k: int) -> RuntimeError:

@@ -33,9 +33,17 @@ from .jacobian import hessian, hvp, jacfwd, jacobian, jacrev
 from .node import AccumulateGrad, Node
 from .primitive import Primitive, registry
 from .primitives import *  # noqa: F401,F403  (NumPy-named functions)
-from .pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
+from .pytree import (
+    register_dataclass,
+    register_pytree_node,
+    tree_flatten,
+    tree_leaves,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
 from .tape import Tape, tape
-from .tensor import Tensor, tensor
+from .tensor import ConversionError, Tensor, tensor
 from .transforms import grad, jvp, value_and_grad, vjp
 
 __version__ = "0.1.0"

@@ -11,8 +11,11 @@ each leaves a trace that can be found afterwards:
   ``no_grad()`` (with the ``file:line`` of that ``no_grad``), ``detach()``, an
   operation with an integer/bool result, an operation without a VJP.
 
-The notes are weak references in a bounded table (the most recent ``MAX_CUTS``), so
-they keep no tensor or graph alive and nothing grows without bound.
+The notes hold weak references only, so they keep no tensor or graph alive. The
+history used for messages is bounded (the most recent ``MAX_CUTS``). Safety does not
+rest on it: every note also goes to :mod:`tapegrad._cuts`, which knows exactly which
+live tensors were cut (an entry per live tensor, dropped when the tensor dies); that
+is what ``tape.compile`` consults, and what ``explain_grad`` looks up first.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from . import _cuts as _exact
 from .backend import is_floating
 from .tensor import Tensor, _make
 
@@ -41,15 +45,20 @@ class _Cut(NamedTuple):
     detail: str = ""  # detach: which record's output was detached
 
 
+#: The bounded history of cuts, for explain_grad's messages (never for safety).
 _cuts: OrderedDict[int, _Cut] = OrderedDict()
 _new_tuple = tuple.__new__
+_live = _exact._live
+_ref_to = _exact.ref_to
 
 
 def _remember(out, kind: str, what: str, site, inputs: tuple, via: tuple = (),
               detail: str = "") -> None:
     key = id(out)
     # tuple.__new__ skips the NamedTuple constructor: this runs on every cut.
-    _cuts[key] = _new_tuple(_Cut, (weakref.ref(out), kind, what, site, inputs, via, detail))
+    cut = _new_tuple(_Cut, (_ref_to(out), kind, what, site, inputs, via, detail))
+    _live[key] = cut  # exact: removed when ``out`` dies (see tapegrad._cuts)
+    _cuts[key] = cut
     _cuts.move_to_end(key)  # an id reused by a new tensor counts as new
     if len(_cuts) > MAX_CUTS:
         try:
@@ -59,9 +68,11 @@ def _remember(out, kind: str, what: str, site, inputs: tuple, via: tuple = (),
 
 
 def _input_refs(args) -> tuple:
+    # Inputs that require grad, or carry a record (an integer result of a recorded
+    # operation): either way the result depends on recorded values.
     ref = weakref.ref
     return tuple([(ref(a), None if a._node is None else ref(a._node), a._idx)
-                  for a in args if type(a) is Tensor and a._rg])
+                  for a in args if type(a) is Tensor and (a._rg or a._node is not None)])
 
 
 def note_cut(prim, args: tuple, out, site):
@@ -144,8 +155,7 @@ def _site(site) -> str | None:
 
 
 def _cut_of(t) -> _Cut | None:
-    c = _cuts.get(id(t))
-    return c if c is not None and c.out() is t else None
+    return _exact.cut_of(t)
 
 
 def _walk(y, target: tuple):
