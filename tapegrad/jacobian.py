@@ -19,6 +19,7 @@ from typing import Any
 from . import primitives as P
 from ._checks import argnums as _check_argnums
 from ._checks import check_complex, check_primals_tangents
+from ._state import enable_grad
 from .backend import backend_of, is_floating
 from .pytree import tree_unflatten
 from .tensor import Tensor, _make
@@ -260,9 +261,10 @@ def hvp(fun: Callable, primals: Sequence[Any], tangents: Sequence[Any]) -> tuple
         raise TypeError(f"hvp: the function must return a scalar, got shape {out.shape}")
     gs = tr.pull([out], [None], create_graph=True)
     dot = None
-    for g, v in zip(gs, t_leaves):
-        if g is not None and g._rg:
-            term = P.sum(g * v)
-            dot = term if dot is None else dot + term
+    with enable_grad():  # recorded for the second sweep, also under the caller's no_grad
+        for g, v in zip(gs, t_leaves):
+            if g is not None and g._rg:
+                term = P.sum(g * v)
+                dot = term if dot is None else dot + term
     hv = tr.pull([dot], [None], keep=False) if dot is not None else [None] * len(tr.srcs)
     return tuple(tr.split(hv))

@@ -54,8 +54,8 @@ def _assert_grads(got, want, arrays, idx, dtype, what):
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 @scaled(0.2)
 @given(data=st.data())
-def test_vjp_under_no_grad_matches_grad_mode(spec, dtype, data):
-    """A transform differentiates its own function whatever the caller's grad mode."""
+def test_transforms_under_no_grad_match_grad_mode(spec, dtype, data):
+    """vjp, grad and jvp differentiate their own function whatever the grad mode."""
     arrays, kw = spec.make(data.draw, dtype)
     plain = _plain(spec, arrays, kw, data)
     if plain is None:
@@ -76,6 +76,23 @@ def test_vjp_under_no_grad_matches_grad_mode(spec, dtype, data):
     np.testing.assert_allclose(out.numpy(), ref_out, err_msg="forward", **TOL[dtype])
     assert not out.requires_grad  # nothing links the result to the caller's graph
     _assert_grads(grads, ref_grads, arrays, idx, dtype, "vjp under no_grad")
+
+    # grad and jvp too: <ct, J t> from jvp equals <J^T ct, t> from the plain VJP.
+    ctt = tg.tensor(ct)
+    if not np.iscomplexobj(ct):
+        with tg.no_grad():
+            g = tg.grad(lambda *d: tg.sum(f(*d) * ctt), argnums=tuple(range(len(idx))))(
+                *carried)
+        _assert_grads(g, ref_grads, arrays, idx, dtype, "grad under no_grad")
+    rng = np.random.default_rng(0)
+    tangents = [tg.tensor(rng.standard_normal(arrays[i].shape).astype(arrays[i].dtype))
+                for i in idx]
+    with tg.no_grad():
+        _, t_out = tg.jvp(f, tuple(carried), tuple(tangents))
+    lhs = np.sum(np.conj(ct) * t_out.numpy()).real
+    rhs = sum(np.sum(np.conj(w) * t.numpy()).real for w, t in zip(ref_grads, tangents))
+    low = np.float32 if t_out.dtype in (np.float32, np.complex64) else dtype
+    np.testing.assert_allclose(lhs, rhs, err_msg="jvp under no_grad", **TOL[low])
     assert all(x.grad is None for x in leaves)
 
 
