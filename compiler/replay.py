@@ -31,7 +31,6 @@ def tape_function(tape: Any, sources: Any, target: Tensor) -> Callable:
         return ("leaf", id(t)) if t._node is None else (id(t._node), t._idx)
 
     src_keys = [key(s) for s in srcs]
-    recorded = {id(node) for node in records}
 
     def replay(*values: Any) -> Any:
         if len(values) != len(srcs):
@@ -47,10 +46,9 @@ def tape_function(tape: Any, sources: Any, target: Tensor) -> Callable:
         def arg(a: Any) -> Any:
             if isinstance(a, Tensor):
                 got = env.get(key(a))
-                if got is None:
-                    _refuse_cut(a, recorded, srcs)
-                    return a
-                return got
+                # Not replayed: a constant (tape.compile refused, before tracing, any
+                # value cut from the tape's sources or records: tapegrad._cuts).
+                return a if got is None else got
             return a
 
         for node in records:
@@ -68,33 +66,3 @@ def tape_function(tape: Any, sources: Any, target: Tensor) -> Callable:
 
     replay.__name__ = "tape_gradient"
     return replay
-
-
-_CUT_WORDS = {"no_grad": "computed under no_grad", "detach": "detached",
-              "integer": "an integer result", "no_vjp": "the result of an operation "
-              "without a gradient"}
-
-
-def _refuse_cut(t: Tensor, recorded: set, srcs: list) -> None:
-    """Raise when ``t`` was computed from the tape's values without a record of its own.
-
-    The tape cannot replay how such a value was made, so the program would keep the
-    value recorded with the old sources: a silently wrong result for new ones.
-    """
-    from tapegrad.explain import _cuts
-
-    cut = _cuts.get(id(t))
-    if cut is None or cut.out() is not t:
-        return
-    for tref, nref, _ in cut.inputs + cut.via:
-        node = nref() if nref is not None else None
-        if (node is not None and id(node) in recorded) or any(tref() is s for s in srcs):
-            break
-    else:
-        return  # made from values outside this tape: a constant here
-    where = f" at {cut.site[0]}:{cut.site[1]}" if cut.site else ""
-    raise NotImplementedError(
-        f"tape.compile: the tape uses a value {_CUT_WORDS.get(cut.kind, cut.kind)} "
-        f"({cut.what}{where}) from its sources or records; the tape holds no record of how it "
-        "was made, so a compiled program would keep its old value for new sources. "
-        "Compute it inside the tape with recording on, or use tg.compile on a function")

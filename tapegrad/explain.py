@@ -98,6 +98,31 @@ def note_cut(prim, args: tuple, out, site):
     return outs
 
 
+def note_derived(prim, args: tuple, out):
+    """Wrap ``out`` as untracked tensors computed by ``prim`` from cut values.
+
+    Called by :meth:`Primitive.bind` for a result without a record when some argument
+    is itself a noted cut (``s + 1`` after ``s`` was computed under ``no_grad``): the
+    result is as stale as its argument for a replayed tape, so it is noted too, with
+    the argument's kind and origin.
+    """
+    outs = (tuple([_make(o, None, 0, False) for o in out]) if prim.multiple_results
+            else _make(out, None, 0, False))
+    first, inputs, via = None, [], []
+    for a in args:
+        if type(a) is Tensor:
+            cut = _exact.cut_of(a)
+            if cut is not None:
+                first = first or cut
+                inputs.extend(cut.inputs)
+                via.extend(cut.via)
+    if first is not None:  # the cut's origin, inherited
+        for t in outs if prim.multiple_results else (outs,):
+            _remember(t, first.kind, first.what, first.site, tuple(inputs), tuple(via),
+                      first.detail)
+    return outs
+
+
 def note_detach(src, out) -> None:
     """Note that ``out = src.detach()`` cut the graph (called by :meth:`Tensor.detach`)."""
     f = sys._getframe(2)

@@ -174,6 +174,9 @@ class Primitive:
             if st.grad_enabled or st.no_grad_site is not None:
                 # A gradient path ends here (user no_grad, or no VJP): noted for explain_grad.
                 return note_cut(self, args, out, st.no_grad_site)
+        elif _cut_values and _has_cut_argument(args):
+            # Computed from a cut value: as stale as it for a replayed tape (explain.py).
+            return note_derived(self, args, out)
         if self.multiple_results:
             return tuple(_make(o, None, 0, False) for o in out)
         return _make(out, None, 0, False)
@@ -209,6 +212,13 @@ def _user_site() -> str:
     if f is None:
         return "<unknown>"
     return f"{f.f_code.co_filename}:{f.f_lineno}"
+
+
+def _has_cut_argument(args: tuple) -> bool:
+    for a in args:
+        if type(a) is Tensor and id(a) in _cut_values:
+            return True
+    return False
 
 
 def holds_tensor(seq: Any) -> bool:
@@ -261,5 +271,6 @@ def scalar_variant(args: tuple) -> int:
     return 0
 
 
-from .explain import note_cut  # noqa: E402
+from ._cuts import _live as _cut_values  # noqa: E402  (ids of live cut tensors)
+from .explain import note_cut, note_derived  # noqa: E402
 from .tensor import Tensor, _make  # noqa: E402  (tensor.py imports nothing from here)

@@ -90,3 +90,22 @@ def test_exact_table_forgets_dead_tensors():
     del ys
     gc.collect()
     assert len(_cuts._live) == before
+
+
+@pytest.mark.parametrize("cut", ["no_grad", "detach"])
+def test_values_computed_from_a_cut_value_are_refused_too(cut):
+    # s2 = s + 1 is recorded by nothing either (s carries no graph): as stale as s.
+    w = tg.tensor(X, requires_grad=True)
+    with tg.tape() as t:
+        if cut == "no_grad":
+            with tg.no_grad():
+                s = w * 3.0
+        else:
+            s = (w * 3.0).detach()
+        s2 = tg.exp(s / 10.0) + 1.0
+        y = (s2 * w).sum()
+    with pytest.raises(NotImplementedError, match="tape.compile: the tape uses a value"):
+        t.compile([w], y)
+    # Eagerly it is a constant, as in PyTorch: the gradient is s2 itself.
+    grad = t.gradient(y, w)
+    np.testing.assert_allclose(grad.numpy(), np.exp(3.0 * X / 10.0) + 1.0)
