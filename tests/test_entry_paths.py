@@ -107,13 +107,14 @@ def _as_sequence(t: tg.Tensor, kind: type):
     return kind(rows)
 
 
-@pytest.mark.parametrize("kind", [list, tuple], ids=["list", "tuple"])
+@pytest.mark.parametrize("kind, dtype", [(list, np.float64), (tuple, np.float32)],
+                         ids=["list-float64", "tuple-float32"])
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 @scaled(0.2)
 @given(data=st.data())
-def test_sequences_holding_tensors_are_recorded(spec, kind, data):
+def test_sequences_holding_tensors_are_recorded(spec, kind, dtype, data):
     """``f([x0, x1])`` is ``f(stack([x0, x1]))``, as NumPy builds the array, or raises."""
-    arrays, kw = spec.make(data.draw, np.float64)
+    arrays, kw = spec.make(data.draw, dtype)
     plain = _plain(spec, arrays, kw, data)
     if plain is None:
         return
@@ -132,10 +133,11 @@ def test_sequences_holding_tensors_are_recorded(spec, kind, data):
         except (TypeError, ValueError, RuntimeError) as e:  # refused, loudly
             assert str(e)
             continue
-        np.testing.assert_allclose(out.detach().numpy(), ref_out, err_msg="forward",
-                                   **TOL[np.float64])
+        got = out.detach().numpy()
+        assert got.dtype == ref_out.dtype, "the stacked list keeps the elements' dtype"
+        np.testing.assert_allclose(got, ref_out, err_msg="forward", **TOL[dtype])
         grads = backward([out], [tg.tensor(ct)], sources=[args[j] for j in idx])
-        _assert_grads(grads, ref_grads, arrays, idx, np.float64, f"argument {i} as a {kind}")
+        _assert_grads(grads, ref_grads, arrays, idx, dtype, f"argument {i} as a {kind}")
 
 
 # -- Python numbers and arrays from tensors being differentiated ----------------------
