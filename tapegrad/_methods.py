@@ -8,6 +8,8 @@ mode. NumPy defers ``ndarray op tensor`` to the tensor (``__array_priority__`` p
 from __future__ import annotations
 
 from . import primitives as P
+from ._inplace import apply
+from .backend import dtype_kind
 from .primitive import UnsupportedOperand
 from .tensor import Tensor
 
@@ -39,7 +41,7 @@ def _attach() -> None:
     T.__sub__, T.__rsub__ = _binary(P.subtract_p)
     T.__mul__, T.__rmul__ = _binary(P.multiply_p)
     T.__truediv__, T.__rtruediv__ = _binary(P.divide_p)
-    T.__pow__, T.__rpow__ = _binary(P.power_p)
+    T.__pow__, T.__rpow__ = _pow, _binary(P.power_p)[1]
     T.__floordiv__, T.__rfloordiv__ = _binary(P.floor_divide)
     T.__mod__, T.__rmod__ = _binary(P.remainder)
     # Comparisons: ``x == None`` is False (Python's fallback), as in PyTorch.
@@ -49,12 +51,22 @@ def _attach() -> None:
     T.__ge__ = _binary(P.greater_equal_p)[0]
     T.__eq__ = _binary(P.equal_p)[0]
     T.__ne__ = _binary(P.not_equal_p)[0]
-    T.__and__, T.__rand__ = _binary(P.logical_and)
-    T.__or__, T.__ror__ = _binary(P.logical_or)
+    # Bitwise operators, NumPy's: on bools they are the logical operations, on integers
+    # they act on the bits; floating-point operands are refused.
+    T.__and__, T.__rand__ = _binary(P.bitwise_and)
+    T.__or__, T.__ror__ = _binary(P.bitwise_or)
+    T.__xor__, T.__rxor__ = _binary(P.bitwise_xor)
+    T.__lshift__, T.__rlshift__ = _binary(P.bitwise_left_shift)
+    T.__rshift__, T.__rrshift__ = _binary(P.bitwise_right_shift)
+    T.__iand__ = _iop(P.bitwise_and, "&=")
+    T.__ior__ = _iop(P.bitwise_or, "|=")
+    T.__ixor__ = _iop(P.bitwise_xor, "^=")
+    T.__ilshift__ = _iop(P.bitwise_left_shift, "<<=")
+    T.__irshift__ = _iop(P.bitwise_right_shift, ">>=")
     T.__round__ = lambda self, ndigits=None: P.round(self, ndigits or 0)
-    T.__invert__ = lambda self: P.logical_not(self)
+    T.__invert__ = P.bitwise_invert
     T.__neg__ = lambda self: P.negative_p.bind(self)
-    T.__pos__ = lambda self: self
+    T.__pos__ = P.positive
     T.__abs__ = lambda self: P.abs_p.bind(self)
     T.__matmul__, T.__rmatmul__ = _binary(P.matmul)
     T.__getitem__ = P.getitem
@@ -83,6 +95,31 @@ def _attach() -> None:
     T.matmul = P.matmul
     T.view = _view
     T.reshape = _view
+
+
+_power = P.power_p.bind
+
+
+def _pow(self, other):
+    # NumPy's ``**`` computes ``x ** 2`` as ``square(x)``, which turns bools into int8
+    # (``power`` gives int64); other dtypes come out the same either way.
+    if type(other) is int and other == 2 and dtype_kind(self.data.dtype) == "b":
+        return P.square(self)
+    try:
+        return _power(self, other)
+    except UnsupportedOperand:
+        return NotImplemented
+
+
+def _iop(fn, symbol: str):
+    """The in-place operator ``x <symbol> y`` computing ``fn(x, y)`` (see _inplace)."""
+    label = f"x {symbol} ..."
+
+    def op(self, other):
+        return apply(self, label, lambda s: fn(s, s if other is self else other))
+
+    op.__name__ = f"__i{fn.__name__}__"
+    return op
 
 
 def _view(self, *shape):

@@ -106,6 +106,30 @@ register(
 )
 
 
+def _bits(xp, x):
+    """Integers (int32) from floats: the operands of the bitwise specs."""
+    return xp.astype(xp.floor(x * 4.0), xp.int32)
+
+
+def _bitwise_body(xp, x, y):
+    # Functions and operators (the tensor operators dispatch to the same primitives);
+    # the integer result scales x, so the spec has a gradient to compare.
+    a, b = _bits(xp, x), _bits(xp, y)
+    ints = (xp.bitwise_and(a, b) + xp.bitwise_or(a, 3) - xp.bitwise_xor(5, b)
+            + xp.bitwise_invert(a) + xp.bitwise_left_shift(a, 2)
+            + xp.bitwise_right_shift(b, 1) + (a & b) - (a | b) + (a ^ b) - ~b
+            + (a << 1) - (b >> 2))
+    return x * xp.astype(ints, x.dtype) + xp.where(xp.logical_xor(x > 0, y > 0), x, y)
+
+
+register(
+    both("bitwise", _bitwise_body, elementwise(2),
+         ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_invert", "bitwise_left_shift",
+          "bitwise_right_shift", "logical_xor", "floor", "astype", "where"),
+         smooth=False, fd=False),
+)
+
+
 @custom
 def _with_nonfinite(draw, dtype):
     x = values(draw, draw(shapes(min_dims=1, min_side=2)), dtype).ravel()

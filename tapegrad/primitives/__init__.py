@@ -14,7 +14,7 @@ from ..primitive import registry  # noqa: F401
 
 _MODULES = ("arithmetic", "unary", "select", "reduce", "shape", "linalg", "index", "create",
             "elementwise_ext", "contract", "structure", "join", "scan", "stats", "linalg_ext",
-            "fft")
+            "fft", "bitwise")
 
 __all__: list[str] = []
 for _name in _MODULES:

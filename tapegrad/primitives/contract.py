@@ -14,9 +14,9 @@ import string
 
 import tapegrad.primitives as P
 
-from ..backend import backend_of
+from ..backend import backend_of, dtype_kind
 from ..primitive import primitive
-from ._native import native
+from ._native import is_complex, native
 from ._util import data_of, needs, shape_of
 
 __all__ = ["cross", "einsum", "inner", "kron", "outer", "tensordot", "vdot", "vecdot"]
@@ -183,8 +183,38 @@ def vdot(a, b):
 
 
 def vecdot(x1, x2, axis: int = -1):
-    """Array-API ``vecdot``: ``sum(conj(x1) * x2, axis)`` with broadcasting."""
-    return P.sum(P.multiply(P.conj(x1), x2), axis=axis)
+    """Array-API (and NumPy's) ``vecdot``: ``sum(conj(x1) * x2)`` over ``axis``.
+
+    ``axis`` is taken in each operand (NumPy's gufunc rule); the other axes broadcast.
+    The contracted lengths must be equal (no broadcasting along ``axis``). Integer and
+    bool operands keep NumPy's dtype (the promoted integer dtype, wrapping around as
+    NumPy does; ``any(x1 & x2)`` for bools).
+
+    Raises
+    ------
+    ValueError
+        When an operand is 0-d, ``axis`` is out of range, or the lengths along ``axis``
+        differ.
+    """
+    s1, s2 = shape_of(x1), shape_of(x2)
+    lengths = []
+    for name, s in (("x1", s1), ("x2", s2)):
+        if not -len(s) <= axis < len(s):
+            raise ValueError(f"vecdot: axis {axis} is out of bounds for {name} of shape {s}")
+        lengths.append(s[axis])
+    if lengths[0] != lengths[1]:
+        raise ValueError(f"vecdot: x1 of shape {s1} and x2 of shape {s2} have different "
+                         f"lengths along axis {axis} ({lengths[0]} and {lengths[1]})")
+    a, b = (P.conj(x1) if is_complex(x1) else x1), x2
+    if axis % len(s1) != len(s1) - 1:
+        a = P.moveaxis(a, axis, -1)
+    if axis % len(s2) != len(s2) - 1:
+        b = P.moveaxis(b, axis, -1)
+    prod = P.multiply(a, b)
+    out = P.sum(prod, axis=-1)
+    if dtype_kind(prod.dtype) in "biu":  # the sum promotes small integers: cast back
+        out = P.astype(out, prod.dtype)
+    return out
 
 
 def kron(a, b):

@@ -17,9 +17,37 @@ from ..tensor import Tensor
 from ._util import data_of, shape_of
 
 __all__ = [
-    "arange", "empty", "eye", "full", "full_like", "linspace", "ones", "ones_like", "zeros",
-    "zeros_like",
+    "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "ones",
+    "ones_like", "zeros", "zeros_like",
 ]
+
+
+def _complex_default() -> np.dtype:
+    """The complex dtype matching the default float dtype (complex64 for float32)."""
+    return np.result_type(_config.get_default_dtype(), np.complex64)
+
+
+def _value_dtype(value) -> np.dtype:
+    """The dtype a fill value or endpoint makes.
+
+    An array, tensor or NumPy scalar keeps its dtype. Python values (and lists of them)
+    follow NumPy's kinds with tapegrad's defaults: bools give bool, ints int64 (uint64
+    beyond its range, as NumPy), floats the default float dtype, complex numbers the
+    matching complex dtype.
+    """
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        return np.dtype(dtype_name(dtype))
+    kind = np.asarray(value).dtype
+    if kind.kind == "b":
+        return np.dtype(bool)
+    if kind.kind == "i":
+        return np.dtype(np.int64)
+    if kind.kind == "u":
+        return kind
+    if kind.kind == "c":
+        return _complex_default()
+    return _config.get_default_dtype()
 
 
 def _dtype(dtype, default=None):
@@ -80,8 +108,12 @@ def _graph_fill(shape: tuple, fill_value, dtype, requires_grad: bool, op: str) -
 
 
 def full(shape, fill_value, dtype=None, requires_grad: bool = False, like=None) -> Tensor:
-    """A tensor filled with ``fill_value`` (``like``'s backend if given). The dtype is
-    ``fill_value``'s when it is an array or tensor, else the default dtype.
+    """A tensor filled with ``fill_value`` (``like``'s backend if given).
+
+    Without ``dtype``, the dtype is ``fill_value``'s when it is an array, tensor or
+    NumPy scalar; a Python bool gives bool, an int int64, a float the default float
+    dtype and a complex number the matching complex dtype (complex64 when the default
+    is float32, complex128 when it is float64), as PyTorch's ``full``.
 
     A ``fill_value`` tensor that requires grad makes the result part of its graph: its
     gradient is the sum of the result's, as ``jax.numpy.full``.
@@ -89,8 +121,8 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False, like=None) 
     if _tracked(fill_value):
         return _graph_fill(_shape(shape), fill_value, dtype, requires_grad, "full")
     fill = data_of(fill_value)
-    if dtype is None and hasattr(fill, "dtype"):  # an array's own dtype, as NumPy
-        dtype = str(fill.dtype).rsplit(".", 1)[-1]
+    if dtype is None:
+        dtype = _value_dtype(fill)
     return _leaf(_make_in(like, "full", _shape(shape), fill, dtype=_dtype(dtype)),
                  requires_grad)
 
@@ -99,8 +131,8 @@ def _like(x, fill, dtype, requires_grad):
     data = x.data if isinstance(x, Tensor) else x
     be = backend_of(data)
     xp = be.xp if be is not None else np
-    if be is None:
-        data = np.asarray(data, dtype=_dtype(None) if dtype is None else dtype)
+    if be is None:  # Python values: the dtype full() would give them
+        data = np.asarray(data, dtype=_value_dtype(data) if dtype is None else _dtype(dtype))
     dtype = data.dtype if dtype is None else namespace_dtype(xp, dtype)
     return _leaf(xp.full_like(data, fill, dtype=dtype), requires_grad)
 
@@ -113,6 +145,12 @@ def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
 def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape, dtype and backend of ``x``."""
     return _like(x, 1, dtype, requires_grad)
+
+
+def empty_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor with the shape, dtype and backend of ``x`` (its values
+    are arbitrary)."""
+    return _like(x, 0, dtype, requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -128,14 +166,19 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False,
            like=None) -> Tensor:
     """Evenly spaced values in ``[start, stop)``.
 
-    Integer arguments give int64 (as PyTorch); any float argument gives the default
-    float dtype.
+    Integer (and bool) arguments give int64 (as PyTorch); any float argument gives the
+    default float dtype, a complex one the matching complex dtype.
     """
     if stop is None:
         start, stop = 0, start
     if dtype is None:
-        ints = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
-        dtype = np.int64 if ints else _config.get_default_dtype()
+        vals = (start, stop, step)
+        if all(isinstance(v, (int, np.integer, np.bool_)) for v in vals):
+            dtype = np.int64
+        elif any(isinstance(v, (complex, np.complexfloating)) for v in vals):
+            dtype = _complex_default()
+        else:
+            dtype = _config.get_default_dtype()
     return _leaf(_make_in(like, "arange", start, stop, step, dtype=np.dtype(dtype)),
                  requires_grad)
 
@@ -175,9 +218,11 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
 
 
 def _endpoint_dtype(start, stop):
-    """The floating dtype of array endpoints (None for numbers: the default dtype)."""
+    """The floating dtype of array endpoints (None for numbers: the default dtype); a
+    complex endpoint gives a complex dtype (complex numbers the default's)."""
     kinds = [np.dtype(str(v.dtype).rsplit(".", 1)[-1]) for v in (start, stop)
              if hasattr(v, "dtype")]
+    kinds += [_complex_default() for v in (start, stop) if isinstance(v, complex)]
     dt = np.result_type(*kinds) if kinds else None
     return dt if dt is not None and dt.kind in "fc" else None
 

@@ -14,7 +14,7 @@ import numpy as np
 
 import tapegrad.primitives as P
 
-from ..backend import dtype_name, is_floating
+from ..backend import dtype_kind, dtype_name, is_floating
 from ..primitive import primitive
 from ..tensor import Tensor
 from ._native import is_complex, native
@@ -133,12 +133,18 @@ def _nan_to_num_impl(xp, x, nan, posinf, neginf):
     return native(xp, "nan_to_num")(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
-nan_to_num_p = primitive(
-    "nan_to_num", _nan_to_num_impl,
-    # Replaced entries are constants: the gradient flows only where x was finite.
-    lambda g, x, nan, posinf, neginf: (P.where(P.isfinite(x), g, 0.0),),
-    grad_name="NanToNum", elementwise=True,
-)
+def _nan_to_num_vjp(g, x, nan, posinf, neginf):
+    # Replaced entries are constants: the gradient flows only where x was finite. A
+    # complex x has its real and imaginary parts replaced separately (NumPy, JAX), so
+    # each part of the cotangent flows where that part was finite.
+    if not is_complex(x):
+        return (P.where(P.isfinite(x), g, 0.0),)
+    re = P.where(P.isfinite(P.real(x)), P.real(g), 0.0)
+    return (re + 1j * P.where(P.isfinite(P.imag(x)), P.imag(g), 0.0),)
+
+
+nan_to_num_p = primitive("nan_to_num", _nan_to_num_impl, _nan_to_num_vjp,
+                         grad_name="NanToNum", elementwise=True)
 
 # -- complex parts (JAX's transposes: real -> g, imag -> -1j * g, conj -> conj(g)) -----
 real_p = primitive("real", lambda xp, x: xp.real(x) if is_complex(x) else x,
@@ -176,6 +182,22 @@ def _round_impl(xp, x, decimals):
 
 
 round_p = primitive("round", _round_impl, None, elementwise=True)
+
+
+def _as_float(x, op: str, complex_ok: bool = False):
+    """Integer and bool ``x`` in the floating dtype NumPy's floating-point ufuncs
+    compute them in (float16 for 8 bits, float32 for 16, float64 above); a complex
+    ``x`` refused unless ``complex_ok``, as NumPy refuses it."""
+    if isinstance(x, (bool, int)):  # Python numbers: as NumPy reads them (bool, int64)
+        x = np.asarray(x)
+    dtype = getattr(x, "dtype", None)
+    kind = dtype_kind(dtype) if dtype is not None else "c" if isinstance(x, complex) else ""
+    if kind == "c" and not complex_ok:
+        raise TypeError(f"{op}: not supported for {dtype or 'a Python complex'}; expected "
+                        "real operands")
+    if kind in ("b", "i", "u"):
+        return P.astype(x, np.result_type(np.dtype(dtype_name(dtype)), np.float16))
+    return x
 floor_divide_p = primitive("floor_divide", lambda xp, x, y: xp.floor_divide(x, y), None,
                            elementwise=True, xp_name="floor_divide")
 
@@ -255,7 +277,10 @@ def round(x, decimals: int = 0):  # noqa: A001  (NumPy's name)
     return round_p.bind(x, decimals=int(decimals))
 
 
-rint = round
+def rint(x):
+    """Round half to even to the nearest integer (no gradient); integer and bool
+    inputs give floats, as NumPy's ``rint``."""
+    return round_p.bind(_as_float(x, "rint", complex_ok=True), decimals=0)
 
 
 def nan_to_num(x, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
@@ -274,7 +299,12 @@ def imag(x):
 
 
 def conj(x):
-    """Complex conjugate (``x`` itself for real input)."""
+    """Complex conjugate (``x`` itself for real input; bools become int8, as NumPy)."""
+    if isinstance(x, bool):
+        x = np.asarray(x)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype_kind(dtype) == "b":
+        x = P.astype(x, "int8")
     return conj_p.bind(x)
 
 
@@ -283,18 +313,29 @@ conjugate = conj
 
 # -- compositions -------------------------------------------------------------------
 def reciprocal(x):
-    """Elementwise ``1 / x``."""
+    """Elementwise ``1 / x``. On integers it is NumPy's integer reciprocal (C division
+    ``1 / x``: 1 and -1 are their own reciprocals, other non-zero values give 0; bools
+    become int8); the reciprocal of an integer 0 is left to the platform by NumPy and
+    is 0 here."""
+    if isinstance(x, (bool, int)):
+        x = np.asarray(x)
+    dtype = getattr(x, "dtype", None)
+    kind = dtype_kind(dtype) if dtype is not None else ""
+    if kind in ("b", "i", "u"):
+        if kind == "b":
+            x = P.astype(x, "int8")
+        return P.where(P.equal(P.abs(x), 1), x, 0)
     return P.divide(1.0, x)
 
 
 def deg2rad(x):
-    """Degrees to radians (``x * pi / 180``)."""
-    return P.multiply(x, math.pi / 180.0)
+    """Degrees to radians (``x * pi / 180``; integers computed in NumPy's float)."""
+    return P.multiply(_as_float(x, "deg2rad"), math.pi / 180.0)
 
 
 def rad2deg(x):
-    """Radians to degrees (``x * 180 / pi``)."""
-    return P.multiply(x, 180.0 / math.pi)
+    """Radians to degrees (``x * 180 / pi``; integers computed in NumPy's float)."""
+    return P.multiply(_as_float(x, "rad2deg"), 180.0 / math.pi)
 
 
 radians = deg2rad
@@ -302,12 +343,16 @@ degrees = rad2deg
 
 
 def fabs(x):
-    """Elementwise absolute value of real input (gradient +1 at 0, as ``abs``)."""
-    return P.abs(x)
+    """Elementwise absolute value of real input (gradient +1 at 0, as ``abs``);
+    integers give floats, as NumPy's ``fabs``."""
+    return P.abs(_as_float(x, "fabs"))
 
 
 def positive(x):
-    """Elementwise ``+x`` (the same tensor)."""
+    """Elementwise ``+x`` (the same tensor); refused for bools, as NumPy does."""
+    dtype = getattr(x, "dtype", None)
+    if isinstance(x, bool) or (dtype is not None and dtype_kind(dtype) == "b"):
+        raise TypeError("positive: not supported for bool; expected a numeric operand")
     return x
 
 
@@ -328,9 +373,15 @@ def fmin(x, y):
 def copysign(x, y):
     """``|x|`` with the sign of ``y``; ``y`` gets no gradient. Integer ``x`` gives a
     float result, as NumPy's ``copysign`` (a floating-point function) does."""
-    dtype = getattr(x, "dtype", None)
-    if dtype is not None and not is_floating(dtype):
-        x = P.astype(x, np.result_type(np.dtype(dtype_name(dtype)), np.float16))
+    _as_float(x, "copysign")
+    _as_float(y, "copysign")
+    # NumPy's own choice of loop for these operands (empty arrays of their dtypes).
+    dtype = np.copysign(*(np.empty(0, dtype_name(v.dtype)) if hasattr(v, "dtype") else v
+                          for v in (x, y))).dtype
+    if getattr(x, "dtype", None) is None:
+        x = np.asarray(x, dtype=dtype)
+    elif np.dtype(dtype_name(x.dtype)) != dtype:
+        x = P.astype(x, dtype)
     ax = P.abs(x)
     return P.where(P.signbit(y), P.negative(ax), ax)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 import tapegrad.primitives as P
 
 from ..backend import dtype_kind
@@ -119,7 +121,18 @@ sign = _public(sign_p)
 
 
 def square(x):
-    """Elementwise ``x**2``; recorded as ``power(x, 2.0)`` (``PowBackward0``, as PyTorch)."""
+    """Elementwise ``x**2``; recorded as ``power(x, 2.0)`` (``PowBackward0``, as PyTorch).
+
+    Integers keep their dtype and bools become int8, as with NumPy's ``square``
+    (``power(x, 2)`` in the integer's own dtype).
+    """
+    dtype = getattr(x, "dtype", None)
+    kind = dtype_kind(dtype) if dtype is not None else (
+        "b" if isinstance(x, bool) else "i" if isinstance(x, int) else "f")
+    if kind in "biu":
+        if kind == "b":
+            x = P.astype(x, "int8") if dtype is not None else np.int8(x)
+        return P.power_p.bind(x, 2)
     return P.power_p.bind(x, 2.0)
 
 
