@@ -175,8 +175,11 @@ class Primitive:
                 # A gradient path ends here (user no_grad, or no VJP): noted for explain_grad.
                 return note_cut(self, args, out, st.no_grad_site)
         elif _cut_values and _has_cut_argument(args):
-            # Computed from a cut value: as stale as it for a replayed tape (explain.py).
-            return note_derived(self, args, out)
+            # Computed by user code from a cut value: as stale as it for a replayed tape
+            # (explain.py). Not inside a backward sweep (recording off, no user no_grad).
+            st = _STATE.get()
+            if st.grad_enabled or st.no_grad_site is not None:
+                return note_derived(self, args, out)
         if self.multiple_results:
             return tuple(_make(o, None, 0, False) for o in out)
         return _make(out, None, 0, False)
