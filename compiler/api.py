@@ -36,9 +36,8 @@ from .cache import (
     signature_kw,
 )
 from .codegen import generate, lowering_for, program_name
-from .lower import lower
-from .pipeline import describe_stages, optimize
-from .trace import arg_layout, array_leaves, flat_layout, trace
+from .pipeline import build, describe_stages
+from .trace import arg_layout, array_leaves, flat_layout
 
 #: The keyword options :func:`compile` takes besides ``static_argnums`` and ``verify``.
 OPTIONS = frozenset({"passes", "fuse", "numexpr", "check", "cache_size"})
@@ -167,14 +166,10 @@ class CompiledFunction:
                 f"{sorted(self.static_argnums)} but was called with {len(args)} "
                 "positional argument(s)")
         opts = dict(self.options)
-        times = {}
         t0 = time.perf_counter()
-        tr = trace(self.fn, args, kwargs, self.static_argnums)
-        t1 = time.perf_counter()
-        low = lower(tr)
-        t2 = time.perf_counter()
-        opt = optimize(low.graph, passes=opts.get("passes"), fuse=opts.get("fuse", True),
-                       check=opts.get("check", False))
+        built = build(self.fn, args, kwargs, static_argnums=self.static_argnums,
+                      options=opts)
+        tr, low, opt = built.trace, built.lowered, built.optimized
         t3 = time.perf_counter()
         be = backend_of(tr.inputs[0].data) if tr.inputs else NUMPY
         lowering = lowering_for(be, numexpr=opts.get("numexpr", "auto"),
@@ -192,7 +187,7 @@ class CompiledFunction:
             fn = _pytree_call(fn, flat_args, None if tr.out_structure is not None
                               else tr.out_treedef, bool(low.guards))
         t4 = time.perf_counter()
-        times = {"trace": t1 - t0, "lower": t2 - t1, "passes": t3 - t2, "codegen": t4 - t3}
+        times = {**built.times, "codegen": t4 - t3}
         guard_names = []
         for t, _ in tr.reads:
             guard_names.append(f" (value of a {getattr(t._node, 'prim', None).name} result)"

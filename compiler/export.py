@@ -45,10 +45,9 @@ from tapegrad.pytree import TreeDef, registered, tree_flatten
 
 from .codegen import generate, program_name
 from .ir import FusedKernel, Graph, pp_eqn
-from .lower import lower
 from .numpy_lowering import NumpyLowering
-from .pipeline import optimize
-from .trace import ARRAY, TENSOR, arg_layout, flat_layout, flatten, is_array, trace
+from .pipeline import build
+from .trace import ARRAY, TENSOR, arg_layout, flat_layout, flatten, is_array
 
 # Arrays up to this many elements are written as literals; larger ones as base64 bytes.
 LITERAL_MAX = 64
@@ -112,7 +111,9 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
         that takes arrays and returns arrays.
     """
     static = compiled_fn.static_argnums
-    tr, low, opt = pipeline(compiled_fn, args, kwargs)
+    built = build(compiled_fn.fn, args, kwargs, static_argnums=compiled_fn.static_argnums,
+                  options=compiled_fn.options)
+    tr, low, opt = built.trace, built.lowered, built.optimized
     if low.guards or low.value_guards:
         raise NotImplementedError(
             "export: this function reads traced values in Python (its compiled program "
@@ -152,15 +153,6 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
     path = Path(path)
     path.write_text(source)
     return path
-
-
-def pipeline(compiled_fn: Any, args: tuple, kwargs: dict) -> tuple:
-    """Trace, lower and optimise as ``compiled_fn`` does: ``(trace, lowered, optimized)``."""
-    tr = trace(compiled_fn.fn, args, kwargs, compiled_fn.static_argnums)
-    low = lower(tr)
-    opts = compiled_fn.options
-    opt = optimize(low.graph, passes=opts.get("passes"), fuse=opts.get("fuse", True))
-    return tr, low, opt
 
 
 def _as_arrays(structure: Any) -> Any:

@@ -1,48 +1,41 @@
-"""The pass pipeline: lowered graph -> optimised graph -> memory plan.
+"""The pipeline: trace -> lower -> passes -> memory plan, in one place.
 
-Passes live in :mod:`tapegrad.compiler.passes`, one module each, every one a pure
-function ``Graph -> Graph``. The pipeline looks them up by name, so a pass that is not
-available is skipped (and reported as skipped) rather than breaking compilation.
+:data:`PIPELINE` is the one list of passes the compiler runs, each a pure function
+``Graph -> Graph`` (one module each in :mod:`tapegrad.compiler.passes`). Folding and
+simplification leave the equations they replaced without readers and can make
+equations equal, so ``cse`` and ``dce`` run again after them; fusion comes last,
+because it hides elementwise equations inside kernels. :func:`build` runs the whole
+front of the compiler for one call; ``tg.compile``, ``export`` and ``tg.viz.program``
+all build through it, so they show and run the same program.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from .ir import Graph, MemoryPlan
 from .lint import lint
+from .lower import Lowered, lower
+from .passes.cse import cse
+from .passes.dce import dce
+from .passes.fold import fold_constants
+from .passes.fuse import fuse_elementwise
+from .passes.memory import plan_memory
+from .passes.simplify import simplify
+from .trace import Trace, trace
 
-#: ``(stage name, module in compiler/passes, function names to try)``, in order.
-PIPELINE: tuple = (
-    ("dce", "dce", ("dce",)),
-    ("cse", "cse", ("cse",)),
-    ("fold", "fold", ("fold", "fold_constants", "constant_fold")),
-    ("simplify", "simplify", ("simplify",)),
-    ("dce", "dce", ("dce",)),
-    ("fuse", "fuse", ("fuse_elementwise",)),
+#: ``(stage name, pass)``, in the order they run.
+PIPELINE: tuple[tuple[str, Callable[[Graph], Graph]], ...] = (
+    ("dce", dce),
+    ("cse", cse),
+    ("fold", fold_constants),
+    ("simplify", simplify),
+    ("cse", cse),
+    ("dce", dce),
+    ("fuse", fuse_elementwise),
 )
-
-_found: dict = {}
-
-
-def find_pass(module: str, names: Sequence[str]) -> Callable | None:
-    """The pass function ``passes.<module>.<name>``, or None while it does not exist."""
-    key = (module, tuple(names))
-    if key in _found:
-        return _found[key]
-    try:
-        mod = importlib.import_module(f"{__package__}.passes.{module}")
-    except ImportError:
-        return None
-    for n in names:
-        fn = getattr(mod, n, None)
-        if callable(fn):
-            _found[key] = fn
-            return fn
-    return None
 
 
 class Stage(NamedTuple):
@@ -51,7 +44,6 @@ class Stage(NamedTuple):
     name: str
     graph: Graph
     seconds: float
-    skipped: bool = False
 
 
 class Optimized(NamedTuple):
@@ -80,12 +72,8 @@ def optimize(graph: Graph, *, passes: Sequence[str] | None = None, fuse: bool = 
     if check:
         lint(graph)
     stages = [Stage("lowered", graph, 0.0)]
-    for name, module, names in PIPELINE:
+    for name, fn in PIPELINE:
         if (passes is not None and name not in passes) or (name == "fuse" and not fuse):
-            continue
-        fn = find_pass(module, names)
-        if fn is None:
-            stages.append(Stage(name, graph, 0.0, skipped=True))
             continue
         t0 = time.perf_counter()
         new = fn(graph)
@@ -97,17 +85,45 @@ def optimize(graph: Graph, *, passes: Sequence[str] | None = None, fuse: bool = 
                 raise type(exc)(f"after pass {name!r}: {exc}") from None
         graph = new
         stages.append(Stage(name, graph, dt))
-    plan = None
-    planner = find_pass("memory", ("plan_memory",))
-    if planner is not None:
-        plan = planner(graph)
-    return Optimized(graph, tuple(stages), plan)
+    return Optimized(graph, tuple(stages), plan_memory(graph))
+
+
+class Built(NamedTuple):
+    """One call through the front of the compiler (see :func:`build`)."""
+
+    trace: Trace
+    lowered: Lowered
+    optimized: Optimized
+    times: dict  # seconds per step: trace, lower, passes
+
+
+def build(fn: Callable, args: tuple, kwargs: dict | None = None, *,
+          static_argnums: Sequence[int] = (), options: dict | None = None) -> Built:
+    """Trace ``fn`` on ``args``, lower the trace and run the pipeline over it.
+
+    Parameters
+    ----------
+    fn : callable
+        The function being compiled.
+    args, kwargs
+        One call's arguments.
+    static_argnums : sequence of int
+        Positions passed through unchanged (not traced).
+    options : dict, optional
+        ``tg.compile``'s options: ``passes``, ``fuse``, ``check``.
+    """
+    opts = options or {}
+    t0 = time.perf_counter()
+    tr = trace(fn, args, kwargs, static_argnums)
+    t1 = time.perf_counter()
+    low = lower(tr)
+    t2 = time.perf_counter()
+    opt = optimize(low.graph, passes=opts.get("passes"), fuse=opts.get("fuse", True),
+                   check=opts.get("check", False))
+    t3 = time.perf_counter()
+    return Built(tr, low, opt, {"trace": t1 - t0, "lower": t2 - t1, "passes": t3 - t2})
 
 
 def describe_stages(stages: Sequence[Stage]) -> list[tuple[str, int, Any]]:
-    """``(stage, equations after it, milliseconds or "skipped")`` rows for reports."""
-    rows = []
-    for s in stages:
-        rows.append((s.name, len(s.graph.eqns), "skipped" if s.skipped
-                     else round(s.seconds * 1e3, 3)))
-    return rows
+    """``(stage, equations after it, milliseconds)`` rows for reports."""
+    return [(s.name, len(s.graph.eqns), round(s.seconds * 1e3, 3)) for s in stages]

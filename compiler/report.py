@@ -1,7 +1,7 @@
 """``CompiledFunction.explain()``: a compiled function shows itself.
 
 The text has four parts: why it was compiled (and the signature), the IR after each
-pipeline stage (a skipped stage says so), the generated Python, and the numbers.
+pipeline stage, the generated Python, and the numbers.
 """
 
 from __future__ import annotations
@@ -32,9 +32,6 @@ def explain(cf: Any, passes: bool = True) -> str:
     stages = opt.stages if passes else opt.stages[-1:]
     prev = None
     for s in stages:
-        if s.skipped:
-            out.append(f"\n-- {s.name}: skipped (pass not available) --")
-            continue
         head = f"\n-- {s.name} ({len(s.graph.eqns)} eqns"
         head += ")" if s.name == "lowered" else f", {s.seconds * 1e3:.2f} ms)"
         text = str(s.graph)
@@ -47,8 +44,7 @@ def explain(cf: Any, passes: bool = True) -> str:
     out.append("\n-- python --")
     out.append(info["program"].source.rstrip())
     out.append("\n-- stats --")
-    out.append("eqns: " + " -> ".join(f"{name} {n}" for name, n, ms in st["eqns"]
-                                      if ms != "skipped"))
+    out.append("eqns: " + " -> ".join(f"{name} {n}" for name, n, _ in st["eqns"]))
     out.append(f"fused groups: {st['fused_groups']}")
     out += [f"  {note}" for note in st["fusion"]]
     out.append(f"planned peak bytes: {st['planned_peak_bytes']} "

@@ -21,11 +21,14 @@ _SAVED = 'color="#e8590c", penwidth=2'
 def draw_program(compiled_fn: Any, *args: Any, **kwargs: Any) -> Diagram:
     """See :func:`tapegrad.viz.program`."""
     from tapegrad.compiler.buffers import choose_buffers, last_uses
-    from tapegrad.compiler.export import _argument_names, pipeline
+    from tapegrad.compiler.export import _argument_names
     from tapegrad.compiler.ir import FusedKernel, Lit
     from tapegrad.compiler.numpy_lowering import NumpyLowering
+    from tapegrad.compiler.pipeline import build
 
-    _, low, opt = pipeline(compiled_fn, args, kwargs)
+    built = build(compiled_fn.fn, args, kwargs, static_argnums=compiled_fn.static_argnums,
+                  options=compiled_fn.options)
+    low, opt = built.lowered, built.optimized
     g, plan = opt.graph, opt.plan
     n_results = low.n_results
 
