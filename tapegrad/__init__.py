@@ -20,8 +20,10 @@ if _typing.TYPE_CHECKING:
     from typing import Any
 
 # Imported for their effect: Tensor's operators (_methods), in-place operators
-# (_inplace), NumPy's protocols (_numpy_protocol); and the tg.fft / tg.linalg namespaces.
-from . import _inplace, _methods, _numpy_protocol, fft, linalg, viz  # noqa: F401
+# (_inplace), NumPy's protocols (_numpy_protocol); and the tg.fft / tg.linalg / tg.nn /
+# tg.optim namespaces.
+from . import _inplace, _methods, _numpy_protocol, fft, linalg, nn, optim, viz  # noqa: F401
+from ._array_api import __array_namespace_info__, from_dlpack  # noqa: F401
 from ._config import get_default_dtype, set_default_dtype
 from ._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import detect_anomaly, set_detect_anomaly
@@ -93,23 +95,6 @@ def compile(fn: Callable | None = None, *, static_argnums: int | Sequence[int] =
     return _compile(fn, static_argnums=static_argnums, verify=verify, **options)
 
 
-def _compiler_from_checkout() -> None:
-    # Installed (or editable) packages map the top-level compiler/ folder to
-    # tapegrad.compiler. Imported straight from a source checkout (``python -m tapegrad``
-    # in the repository root), the checkout's root joins the package's search path so
-    # that ``tapegrad.compiler`` is that same folder.
-    import importlib.util
-    import os
-
-    if importlib.util.find_spec(f"{__name__}.compiler") is not None:
-        return
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if os.path.isfile(os.path.join(root, "compiler", "ir.py")):
-        __path__.append(root)  # noqa: F405  (the package's own __path__)
-
-
-_compiler_from_checkout()
-
 __array_api_version__ = _numpy_protocol.__array_api_version__
 
 
@@ -125,11 +110,11 @@ def __getattr__(name: str):
 
 def _public_names() -> list[str]:
     # What ``from tapegrad import *`` gives: the functions and classes, and the tg.fft,
-    # tg.linalg and tg.viz namespaces -- not the submodules imported above nor the
-    # typing names.
+    # tg.linalg, tg.nn, tg.optim and tg.viz namespaces -- not the submodules imported
+    # above nor the typing names.
     import types
 
-    namespaces = ("fft", "linalg", "viz")
+    namespaces = ("fft", "linalg", "nn", "optim", "viz")
     return sorted(name for name, value in globals().items()
                   if not name.startswith("_") and name != "annotations"
                   and (not isinstance(value, types.ModuleType) or name in namespaces))
