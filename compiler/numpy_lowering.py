@@ -27,21 +27,17 @@ except ImportError:  # pragma: no cover
 # Below this many elements a numexpr call's fixed cost (a few microseconds) always
 # loses to a short ufunc chain; above it, both are timed.
 NUMEXPR_MIN_SIZE = 1 << 14
-# Primitives whose lowering returns a newly allocated array.
-FRESH = {"matmul", "sum", "mean", "prod", "max", "min", "var", "std", "logsumexp",
-         "where", "index_add_into", "concatenate", "stack", "astype"}
 _decisions: dict = {}  # fused group signature -> "numexpr" | "numpy"
 _add_reduce = np.add.reduce
-
-
-# On 0-d values Python operators use NumPy's scalar arithmetic, several times faster
-# than a ufunc call (same IEEE operations, same type promotion).
-_SCALAR_OPS = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
 
 
 def _all_scalar(eqn) -> bool:
     return all(not a.shape if type(a) is Var else a.is_scalar or not a.shape
                for a in eqn.inputs)
+
+
+def _ufunc_named(prim: Any) -> bool:
+    return isinstance(getattr(np, getattr(prim, "xp_name", None) or "", None), np.ufunc)
 
 
 def _ufunc(prim: Any, params: dict) -> Any:
@@ -89,13 +85,16 @@ class NumpyLowering(GenericLowering):
         prim = eqn.prim
         if isinstance(prim, FusedKernel):
             return True
-        return prim.name in FRESH or _ufunc(prim, eqn.params) is not None
+        # Declared fresh; a ufunc only when called as one (without parameters).
+        if _ufunc_named(prim):
+            return _ufunc(prim, eqn.params) is not None
+        return prim.aliasing == "fresh"
 
     def supports_out(self, eqn) -> bool:
         prim = eqn.prim
         if isinstance(prim, FusedKernel):
             return self.supports_out_body(prim.body) and not self._use_numexpr(eqn)
-        if prim.name in _SCALAR_OPS and _all_scalar(eqn):
+        if prim.operator is not None and _all_scalar(eqn):
             return False
         return _ufunc(prim, eqn.params) is not None
 
@@ -111,11 +110,11 @@ class NumpyLowering(GenericLowering):
         prim = eqn.prim
         if isinstance(prim, FusedKernel):
             return self.fused(em, eqn, ins, buf)
-        op = _SCALAR_OPS.get(prim.name)
+        # On 0-d values a Python operator uses NumPy's scalar arithmetic, several times
+        # faster than a ufunc call (same IEEE operations, same type promotion).
+        op = prim.operator
         if op is not None and buf is None and _all_scalar(eqn):
-            return f"{ins[0]} {op} {ins[1]}"
-        if prim.name == "negative" and buf is None and _all_scalar(eqn):
-            return f"-{ins[0]}"
+            return f"{op}{ins[0]}" if len(ins) == 1 else f"{ins[0]} {op} {ins[1]}"
         f = _ufunc(prim, eqn.params)
         if f is not None:
             fn = em.bind(f, f.__name__)

@@ -8,9 +8,6 @@ import numpy as np
 
 from .tensor import Tensor
 
-SHORT = {"multiply": "mul", "subtract": "sub", "divide": "div", "power": "pow",
-         "negative": "neg", "add": "add"}
-
 
 def format_value(v: Any) -> str:
     """A literal as it appears in a printed program: numbers as is, arrays by shape."""
@@ -81,7 +78,7 @@ def format_records(records: list) -> str:
             key = (id(node), i)
             names[key] = fresh()
             outs.append(names[key])
-        op = SHORT.get(node.prim.name, node.prim.name)
+        op = node.prim.short
         rhs = f"{op} {args}" + (f", {params}" if params else "")
         lines.append(f"{', '.join(outs)} = {rhs}".ljust(40) + f"  # {node.name()}")
     header = ["inputs " + ", ".join(inputs)] if inputs else []

@@ -58,20 +58,60 @@ class Primitive:
         overload numbering (``x * 0.2`` is ``MulBackward1``).
     multiple_results : bool
         ``impl`` returns a tuple; the VJP receives a tuple of output gradients.
+    aliasing : {"fresh", "view"} or None
+        Where the output's memory comes from: ``"fresh"``, a new array sharing memory
+        with nothing; ``"view"``, possibly a view of the first input (``reshape``,
+        ``transpose``); None, unknown (it may alias any input). Primitives that call a
+        NumPy ufunc (``xp_name``) are ``"fresh"``. The memory planner reads it.
+    commutative : bool
+        Swapping the two operands gives bitwise the same result (IEEE ``+`` and ``*``);
+        common-subexpression elimination treats ``f(a, b)`` and ``f(b, a)`` as one.
+    shape_rule : callable or None
+        ``shape_rule(avals, params) -> [(shape, dtype), ...]``, with one ``aval`` per
+        input (an array's ``(shape, dtype)``, a number itself). Without one, shapes and
+        dtypes come from ``impl`` run on stand-in arrays.
+    short : str or None
+        A short name for printed programs and fused kernels (``"mul"``).
+    operator : str or None
+        The Python operator computing it on 0-d values (``"+"``): generated code uses it
+        there, as NumPy's scalar arithmetic is faster than a ufunc call.
+    cuda : str or None
+        A CUDA C expression over ``{0}``, ``{1}``... (``{T}``: the result's C type) for
+        fused GPU kernels; operands arrive cast to the type NumPy's loop computes in.
+    cuda_integer : str or None
+        The expression for integer and bool results, where it differs from ``cuda``;
+        ``""`` when integer results are not fused.
+    cuda_operands : {"promoted", "compare", "as_is", "select"}
+        How operands are cast before ``cuda``: to the result type, to the promoted type
+        of a comparison, not at all (truth values, casts), or the first as it is and
+        the others to the result type (``where``).
     register : bool
         Add the primitive to :data:`registry` (False for primitives made at run time).
     """
 
     __slots__ = ("name", "impl", "vjp", "grad_name", "elementwise", "xp_name", "numexpr",
-                 "saves_output", "variant", "multiple_results", "doc", "_np_fn", "__dict__")
+                 "saves_output", "variant", "multiple_results", "aliasing", "commutative",
+                 "shape_rule", "short", "operator", "cuda", "cuda_integer", "cuda_operands",
+                 "doc", "_np_fn", "__dict__")
 
     def __init__(self, name: str, impl: Callable, vjp: Callable | None, *,
                  grad_name: str | None = None, elementwise: bool = False,
                  xp_name: str | None = None, numexpr: str | None = None,
                  saves_output: bool = False, variant: Callable | None = None,
-                 multiple_results: bool = False, doc: str = "", register: bool = True) -> None:
+                 multiple_results: bool = False, aliasing: str | None = None,
+                 commutative: bool = False, shape_rule: Callable | None = None,
+                 short: str | None = None, operator: str | None = None,
+                 cuda: str | None = None, cuda_integer: str | None = None,
+                 cuda_operands: str = "promoted", doc: str = "",
+                 register: bool = True) -> None:
         if register and name in registry:
             raise ValueError(f"primitive {name!r} is already registered")
+        if aliasing not in (None, "fresh", "view"):
+            raise ValueError(f"primitive {name!r}: aliasing must be 'fresh', 'view' or "
+                             f"None, got {aliasing!r}")
+        if cuda_operands not in ("promoted", "compare", "as_is", "select"):
+            raise ValueError(f"primitive {name!r}: cuda_operands must be 'promoted', "
+                             f"'compare', 'as_is' or 'select', got {cuda_operands!r}")
         self.name = name
         self.impl = impl
         self.vjp = vjp
@@ -82,6 +122,16 @@ class Primitive:
         self.saves_output = saves_output
         self.variant = variant
         self.multiple_results = multiple_results
+        if aliasing is None and xp_name and isinstance(getattr(np, xp_name, None), np.ufunc):
+            aliasing = "fresh"  # a ufunc always returns a new array
+        self.aliasing = aliasing
+        self.commutative = commutative
+        self.shape_rule = shape_rule
+        self.short = short or name
+        self.operator = operator
+        self.cuda = cuda
+        self.cuda_integer = cuda_integer
+        self.cuda_operands = cuda_operands
         self.doc = doc
         # NumPy's own function for ``impl`` without parameters: bind calls it directly.
         self._np_fn = getattr(np, xp_name, None) if xp_name and not multiple_results else None

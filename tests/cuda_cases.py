@@ -13,11 +13,13 @@ import re
 from typing import Any, NamedTuple
 
 import numpy as np
-from tapegrad.compiler.backends.cupy import CUDA
 from tapegrad.compiler.interpreter import eval_graph
 from tapegrad.compiler.ir import Eqn, Graph, Lit, Var
 
 from tapegrad.primitive import registry
+
+#: Every CUDA template the primitives declare.
+CUDA = {name: prim.cuda for name, prim in registry.items() if prim.cuda}
 
 _N = 48
 #: Values to draw from, per dtype kind: the awkward ones included.

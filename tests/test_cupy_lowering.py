@@ -16,14 +16,12 @@ import re
 
 import numpy as np
 import pytest
-from cuda_cases import Case, assert_matches, awkward_values, template_cases
+from cuda_cases import CUDA, Case, assert_matches, awkward_values, template_cases
 from cuda_host import CXX, host_kernels
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from tapegrad.compiler.backends import lowering_for_namespace
 from tapegrad.compiler.backends.cupy import (
-    CUDA,
-    CUDA_INTEGER,
     CupyLowering,
     FusedReduction,
     KernelSource,
@@ -123,7 +121,7 @@ def test_integer_results_use_integer_templates():
                                        np.arange(-3, 3)))[0].prim.body)
     assert "(i0 < 0) ? -i0 : i0" in src.operation  # not fabs, which is for floats
     assert "isnan" not in src.operation
-    assert CUDA_INTEGER["power"] is None  # NumPy's integer power is not fused
+    assert registry["power"].cuda_integer == ""  # NumPy's integer power is not fused
 
 
 def test_unsupported_dtype_or_primitive_is_not_fused():
@@ -148,7 +146,7 @@ def test_template_gives_numpys_values_on_every_dtype(name):
     for case, src in srcs:
         if src is None:  # falls back to the array-API lowering; only for these reasons
             out = np.dtype(case.body.outputs[0].dtype)
-            integer_power = out.kind in "biu" and CUDA_INTEGER.get(name, "") is None
+            integer_power = out.kind in "biu" and registry[name].cuda_integer == ""
             assert out == np.float16 or integer_power or case.id.endswith(",-1)"), case.id
 
 

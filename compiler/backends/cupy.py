@@ -1,12 +1,13 @@
 """CuPy lowering: fused elementwise groups as ``cupy.ElementwiseKernel``s.
 
 A fused group's body (a small graph of elementwise equations) becomes CUDA C: one
-typed local per equation, from the expression template of its primitive in
-:data:`CUDA`, then one assignment per output. CuPy compiles that once per source text
-and caches the binary, so a group costs one kernel launch instead of one per primitive,
-and its intermediates never reach global memory. A ``sum`` or ``mean`` that is the only
-reader of a fused group's output goes one step further: both become a single
-``cupy.ReductionKernel`` whose map expression is the group (:meth:`CupyLowering.prepare`).
+typed local per equation, from the expression template its primitive declares
+(``cuda``, ``cuda_integer``, ``cuda_operands``), then one assignment per output. CuPy
+compiles that once per source text and caches the binary, so a group costs one kernel
+launch instead of one per primitive, and its intermediates never reach global memory.
+A ``sum`` or ``mean`` that is the only reader of a fused group's output goes one step
+further: both become a single ``cupy.ReductionKernel`` whose map expression is the
+group (:meth:`CupyLowering.prepare`).
 
 Everything else (matmul, layout, groups with a primitive or dtype that has no template)
 lowers as on any array-API namespace (:class:`.array_api.ArrayAPILowering`).
@@ -34,73 +35,6 @@ C_TYPES = {
     "uint32": "unsigned int", "uint64": "unsigned long long", "float32": "float",
     "float64": "double",
 }
-
-#: Primitive -> CUDA C expression over its operands ``{0}, {1}, {2}``; ``{T}`` is the C
-#: type of the result. Operands arrive already cast to the type NumPy's ufunc loop
-#: computes in (see :func:`kernel_source`), so C's own conversions never decide a
-#: result. NaN handling follows NumPy (maximum/minimum propagate NaN, sign(NaN) is NaN).
-CUDA = {
-    # -- arithmetic
-    "add": "{0} + {1}",
-    "subtract": "{0} - {1}",
-    "multiply": "{0} * {1}",
-    "divide": "{0} / {1}",
-    "power": "pow({0}, {1})",
-    "maximum": "({0} > {1} || isnan({0})) ? {0} : {1}",
-    "minimum": "({0} < {1} || isnan({0})) ? {0} : {1}",
-    "arctan2": "atan2({0}, {1})",
-    # NumPy's logaddexp returns x + log(2) for equal arguments (so -inf, -inf is -inf).
-    "logaddexp": ("({0} == {1}) ? {0} + ({T})0.6931471805599453"
-                  " : max({0}, {1}) + log1p(exp(-fabs({0} - {1})))"),
-    # -- unary
-    "negative": "-{0}",
-    "abs": "fabs({0})",
-    "sqrt": "sqrt({0})",
-    "exp": "exp({0})",
-    "expm1": "expm1({0})",
-    "log": "log({0})",
-    "log1p": "log1p({0})",
-    "sin": "sin({0})",
-    "cos": "cos({0})",
-    "tan": "tan({0})",
-    "arcsin": "asin({0})",
-    "arctan": "atan({0})",
-    "sinh": "sinh({0})",
-    "cosh": "cosh({0})",
-    "tanh": "tanh({0})",
-    "tanh_grad": "{0} - {0} * {1} * {1}",
-    "sign": "isnan({0}) ? {0} : ({T})(({0} > 0) - ({0} < 0))",
-    "identity": "{0}",
-    "astype": "({T}){0}",
-    # -- selection and comparison
-    "where": "{0} ? {1} : {2}",
-    "equal": "{0} == {1}",
-    "not_equal": "{0} != {1}",
-    "less": "{0} < {1}",
-    "less_equal": "{0} <= {1}",
-    "greater": "{0} > {1}",
-    "greater_equal": "{0} >= {1}",
-    "logical_and": "{0} && {1}",
-    "logical_or": "{0} || {1}",
-    "logical_not": "!{0}",
-}
-
-#: Where an integer or bool result needs another expression (None: not fused; NumPy's
-#: integer power has no CUDA counterpart).
-CUDA_INTEGER = {
-    "abs": "({0} < 0) ? -{0} : {0}",
-    "maximum": "({0} > {1}) ? {0} : {1}",
-    "minimum": "({0} < {1}) ? {0} : {1}",
-    "sign": "({T})(({0} > 0) - ({0} < 0))",
-    "power": None,
-}
-
-#: Operands compared in their promoted type (the result is bool).
-_COMPARISONS = frozenset({"equal", "not_equal", "less", "less_equal", "greater",
-                          "greater_equal"})
-#: Operands used as they are: truth values, and astype's own conversion.
-_AS_IS = frozenset({"logical_and", "logical_or", "logical_not", "astype", "identity"})
-
 
 class KernelSource(NamedTuple):
     """What ``cupy.ElementwiseKernel(in_params, out_params, operation, name)`` takes.
@@ -149,10 +83,10 @@ def _loop_dtype(eqn: Eqn) -> np.dtype | None:
     ``float32 * int64`` in float64); comparisons in the operands' promoted dtype, with
     Python numbers weak as in NumPy (``int_array >= 2.5`` compares in float64).
     """
-    name = eqn.prim.name
-    if name in _AS_IS:
+    operands = eqn.prim.cuda_operands
+    if operands == "as_is":
         return None
-    if name in _COMPARISONS:
+    if operands == "compare":
         try:
             return np.result_type(*(a.value if type(a) is Lit and a.is_scalar
                                     else np.dtype(a.dtype) for a in eqn.inputs))
@@ -180,10 +114,11 @@ def _operand(a: Any, text: dict, loop: np.dtype | None, consts: list,
     return f"(({c_type(loop)}){ref})"
 
 
-def _template(name: str, out_dtype: Any) -> str | None:
-    if np.dtype(out_dtype).kind in "biu" and name in CUDA_INTEGER:
-        return CUDA_INTEGER[name]
-    return CUDA.get(name)
+def _template(prim: Any, out_dtype: Any) -> str | None:
+    """The primitive's CUDA expression for this result dtype (None: not fused)."""
+    if np.dtype(out_dtype).kind in "biu" and prim.cuda_integer is not None:
+        return prim.cuda_integer or None  # "": integer results are not fused
+    return getattr(prim, "cuda", None)
 
 
 def kernel_source(body: Graph, name: str = "fused") -> KernelSource | None:
@@ -208,11 +143,11 @@ def kernel_source(body: Graph, name: str = "fused") -> KernelSource | None:
             return None
         out = e.outputs[0]
         out_t = c_type(out.dtype)
-        template = _template(getattr(e.prim, "name", None), out.dtype) if out_t else None
+        template = _template(e.prim, out.dtype) if out_t else None
         if template is None:
             return None
         loop = _loop_dtype(e)
-        if e.prim.name == "where":  # the condition as it is, both branches in T
+        if e.prim.cuda_operands == "select":  # the condition as it is, branches in T
             loops = (None, loop, loop)
         else:
             loops = (loop,) * len(e.inputs)

@@ -1,8 +1,8 @@
 """Helpers shared by the passes: atom specs, shape/dtype inference, constant values.
 
 Every pass that creates an equation asks :func:`infer_spec` for its output shape and
-dtype, computed by NumPy itself (the primitive's ``impl`` on one-element samples), so a
-rewrite can be checked against the variable it replaces before it is accepted.
+dtype (the compiler's one shape inference), so a rewrite can be checked against the
+variable it replaces before it is accepted.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from tapegrad.primitive import registry
 
 from ..ir import Eqn, FusedKernel, Lit, Var
+from ..shapes import abstract_eval
 
 _WEAK = (bool, int, float, complex)
 
@@ -64,35 +65,20 @@ def sample(a: Any, value: Any = 1) -> Any:
     return np.asarray(value, dtype=a.dtype)
 
 
-_SHAPE_RULES = {
-    "reshape": lambda ins, p: (tuple(p["shape"]), ins[0].dtype),
-    "broadcast_to": lambda ins, p: (tuple(p["shape"]), ins[0].dtype),
-    "sum_to": lambda ins, p: (tuple(p["shape"]), ins[0].dtype),
-    "transpose": lambda ins, p: (tuple(ins[0].shape[a] for a in p["axes"]), ins[0].dtype),
-    "astype": lambda ins, p: (tuple(ins[0].shape), np.dtype(p["dtype"])),
-}
-
-
 def infer_spec(prim: Any, inputs: tuple, params: dict) -> tuple[tuple, Any] | None:
     """Output ``(shape, dtype)`` of a single-output primitive, or None if unknown.
 
-    Elementwise primitives broadcast their inputs' shapes; their dtype is what NumPy's
-    own promotion gives on one-element samples (weak Python numbers included).
+    The one shape inference (:func:`~tapegrad.compiler.shapes.abstract_eval`), without
+    running ``impl`` on stand-ins: a rewrite whose type needs that is not attempted.
     """
     prim = prim_of(prim)
-    name = getattr(prim, "name", None)
-    if name in _SHAPE_RULES and registry.get(name) is prim:
-        shape, dtype = _SHAPE_RULES[name](inputs, params)
-        return shape, np.dtype(dtype)
-    if not getattr(prim, "elementwise", False) or getattr(prim, "multiple_results", False):
+    if getattr(prim, "multiple_results", False):
         return None
-    try:
-        shape = np.broadcast_shapes(*(tuple(a.shape) for a in inputs))
-        with np.errstate(all="ignore"):
-            out = prim.impl(np, *(sample(a) for a in inputs), **params)
-    except Exception:  # noqa: BLE001 - e.g. integers to negative powers: not inferable
+    got = abstract_eval(prim, list(inputs), params, evaluate=False)
+    if got is None:
         return None
-    return shape, np.asarray(out).dtype
+    (shape, dtype), = got
+    return shape, np.dtype(dtype)
 
 
 def uniform_value(value: Any) -> Any:

@@ -17,10 +17,6 @@ import numpy as np
 from ..ir import Eqn, Graph, Var
 from ._util import resolve
 
-# Operands may be swapped: the result is bitwise the same (IEEE + and * commute).
-COMMUTATIVE = frozenset({"add", "multiply", "equal", "not_equal", "logical_and",
-                         "logical_or"})
-
 _ARRAY_KEY_MAX_BYTES = 1 << 20  # bigger literal arrays are keyed by identity
 
 
@@ -62,8 +58,7 @@ def _atom_key(a: Any) -> Any:
 def eqn_key(e: Eqn) -> tuple:
     """The key under which equations that compute the same values collide."""
     args = tuple(_atom_key(a) for a in e.inputs)
-    name = getattr(e.prim, "name", None)
-    if name in COMMUTATIVE and len(args) == 2:
+    if getattr(e.prim, "commutative", False) and len(args) == 2:  # f(a, b) is f(b, a)
         args = tuple(sorted(args, key=repr))
     prim = ("prim", id(e.prim))
     return prim, args, freeze(e.params)

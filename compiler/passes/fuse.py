@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import heapq
 
-from tapegrad._printing import SHORT
 from tapegrad.primitive import registry
 
 from ..ir import Eqn, FusedKernel, Graph, Var
@@ -36,7 +35,7 @@ def _fusible(e: Eqn) -> bool:
 
 def kernel_name(eqns: list) -> str:
     """A readable kernel name from its primitives: ``fused_tanh_mul_sub``."""
-    names = [SHORT.get(e.prim.name, e.prim.name) for e in eqns]
+    names = [e.prim.short for e in eqns]
     if len(names) > MAX_NAME_OPS:
         names = names[:MAX_NAME_OPS - 1] + [f"plus{len(names) - MAX_NAME_OPS + 1}"]
     return "fused_" + "_".join(names)

@@ -15,9 +15,11 @@ The plan is an analysis, not a rewrite: code generation reads it.
 - ``inplace[i] = x``: equation ``i`` (an elementwise ufunc) overwrites its input ``x``,
   whose last reader it is; no other input of ``i`` may share ``x``'s memory.
 
-Views matter: ``reshape``, ``transpose``, ``broadcast_to``, ``getitem``, ``sum_to`` and
-``identity`` may return a view of their input, so a buffer is dead only when every view
-of it is dead, and a view (or a graph input, or a literal) is never written into.
+Views matter: primitives declared ``aliasing="view"`` (``reshape``, ``transpose``,
+``broadcast_to``, ``getitem``, ``sum_to``, ``identity``) may return a view of their
+input, so a buffer is dead only when every view of it is dead, and a view (or a graph
+input, or a literal) is never written into. Primitives declared ``"fresh"`` (and NumPy
+ufuncs) allocate; any other may alias its inputs.
 """
 
 from __future__ import annotations
@@ -31,14 +33,6 @@ from tapegrad.primitive import registry
 
 from ..ir import Eqn, FusedKernel, Graph, MemoryPlan, Var
 
-# Outputs may share memory with the first input.
-VIEW_PRIMS = frozenset({"reshape", "transpose", "broadcast_to", "getitem", "identity",
-                        "sum_to"})
-# Outputs are freshly allocated arrays (besides ufuncs and fused kernels).
-FRESH_PRIMS = frozenset({"matmul", "where", "sum", "mean", "prod", "max", "min", "var",
-                         "std", "logsumexp", "concatenate", "stack", "index_add_into",
-                         "astype"})
-
 _NEVER = math.inf
 
 
@@ -49,12 +43,13 @@ def _ufunc(prim: Any) -> bool:
 
 
 def allocates(e: Eqn) -> bool:
-    """Whether the equation's outputs are new arrays that share no memory."""
+    """Whether the equation's outputs are new arrays that share no memory (the
+    primitive's ``aliasing`` is ``"fresh"``; a fused kernel's outputs are made by such
+    equations of its body)."""
     if isinstance(e.prim, FusedKernel):
         made = {o for b in e.prim.body.eqns if allocates(b) for o in b.outputs}
         return all(o in made for o in e.prim.body.outputs)
-    return _ufunc(e.prim) or (registry.get(e.prim.name) is e.prim
-                              and e.prim.name in FRESH_PRIMS)
+    return getattr(e.prim, "aliasing", None) == "fresh"
 
 
 def takes_out(e: Eqn) -> bool:
@@ -63,7 +58,7 @@ def takes_out(e: Eqn) -> bool:
 
 
 def _is_view(e: Eqn) -> bool:
-    return registry.get(getattr(e.prim, "name", None)) is e.prim and e.prim.name in VIEW_PRIMS
+    return getattr(e.prim, "aliasing", None) == "view"
 
 
 def _storages(graph: Graph) -> tuple[dict, set]:

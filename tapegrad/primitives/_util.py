@@ -27,8 +27,10 @@ def norm_axis(axis, ndim: int, op: str) -> tuple[int, ...] | None:
     for a in axes:
         a = int(a)
         if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of bounds for an array of dimension "
-                             f"{ndim}")
+            # NumPy's AxisError: both the ValueError NumPy documents and the IndexError
+            # the array API asks for.
+            raise np.exceptions.AxisError(f"{op}: axis {a} is out of bounds for an array "
+                                          f"of dimension {ndim}")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")

@@ -35,6 +35,7 @@ add_p = primitive(
     lambda g, x, y: (g if needs(x) else None, g if needs(y) else None),
     grad_name="Add", elementwise=True, xp_name="add", numexpr="({0} + {1})",
     variant=scalar_variant,
+    commutative=True, operator="+", cuda="{0} + {1}",
 )
 
 subtract_p = primitive(
@@ -42,6 +43,7 @@ subtract_p = primitive(
     lambda g, x, y: (g if needs(x) else None, -g if needs(y) else None),
     grad_name="Sub", elementwise=True, xp_name="subtract", numexpr="({0} - {1})",
     variant=scalar_variant,
+    short="sub", operator="-", cuda="{0} - {1}",
 )
 
 # -- multiply, divide ---------------------------------------------------------------
@@ -50,6 +52,7 @@ multiply_p = primitive(
     lambda g, x, y: (g * y if needs(x) else None, g * x if needs(y) else None),
     grad_name="Mul", elementwise=True, xp_name="multiply", numexpr="({0} * {1})",
     variant=scalar_variant,
+    commutative=True, short="mul", operator="*", cuda="{0} * {1}",
 )
 
 
@@ -63,6 +66,7 @@ divide_p = primitive(
     "divide", lambda xp, x, y: xp.divide(x, y), _divide_vjp,
     grad_name="Div", elementwise=True, xp_name="divide", numexpr="({0} / {1})",
     variant=scalar_variant,
+    short="div", operator="/", cuda="{0} / {1}",
 )
 
 
@@ -101,6 +105,7 @@ power_p = primitive(
     "power", lambda xp, x, y: xp.pow(x, y), _power_vjp,
     grad_name="Pow", elementwise=True, xp_name="pow", numexpr="({0} ** {1})",
     saves_output=True, variant=_pow_variant,
+    short="pow", cuda="pow({0}, {1})", cuda_integer="",
 )
 
 
@@ -123,12 +128,14 @@ maximum_p = primitive(
     "maximum", lambda xp, x, y: xp.maximum(x, y), _extremum_vjp,
     grad_name="Maximum", elementwise=True, xp_name="maximum",
     numexpr="where({0} > {1}, {0}, where({0} == {0}, {1}, {0}))", saves_output=True,
+    cuda="({0} > {1} || isnan({0})) ? {0} : {1}", cuda_integer="({0} > {1}) ? {0} : {1}",
 )
 
 minimum_p = primitive(
     "minimum", lambda xp, x, y: xp.minimum(x, y), _extremum_vjp,
     grad_name="Minimum", elementwise=True, xp_name="minimum",
     numexpr="where({0} < {1}, {0}, where({0} == {0}, {1}, {0}))", saves_output=True,
+    cuda="({0} < {1} || isnan({0})) ? {0} : {1}", cuda_integer="({0} < {1}) ? {0} : {1}",
 )
 
 
@@ -142,6 +149,7 @@ def _arctan2_vjp(g, y, x):
 arctan2_p = primitive(
     "arctan2", lambda xp, y, x: xp.atan2(y, x), _arctan2_vjp,
     grad_name="Atan2", elementwise=True, xp_name="atan2", numexpr="arctan2({0}, {1})",
+    cuda="atan2({0}, {1})",
 )
 
 
@@ -172,6 +180,9 @@ _logaddexp_vjp = _logaddexp_vjp_for(lambda z: P.exp(z))
 logaddexp_p = primitive(
     "logaddexp", lambda xp, x, y: xp.logaddexp(x, y), _logaddexp_vjp,
     grad_name="Logaddexp", elementwise=True, xp_name="logaddexp", saves_output=True,
+    # NumPy's logaddexp returns x + log(2) for equal arguments (so -inf, -inf is -inf).
+    cuda=("({0} == {1}) ? {0} + ({T})0.6931471805599453"
+          " : max({0}, {1}) + log1p(exp(-fabs({0} - {1})))"),
 )
 
 

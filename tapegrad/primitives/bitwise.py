@@ -23,21 +23,25 @@ __all__ = [
 ]
 
 
-def _bitwise(name):
+def _bitwise(name, **meta):
     # xp_name: NumPy (>= 2), CuPy and the array API spell them all this way, so eager
     # NumPy calls and generated code call the ufunc directly.
     return primitive(name, lambda xp, *a, _f=name: getattr(xp, _f)(*a), None,
-                     elementwise=True, xp_name=name)
+                     elementwise=True, xp_name=name, **meta)
 
 
-bitwise_and_p = _bitwise("bitwise_and")
-bitwise_or_p = _bitwise("bitwise_or")
-bitwise_xor_p = _bitwise("bitwise_xor")
+bitwise_and_p = _bitwise("bitwise_and",
+                         commutative=True)
+bitwise_or_p = _bitwise("bitwise_or",
+                        commutative=True)
+bitwise_xor_p = _bitwise("bitwise_xor",
+                         commutative=True)
 bitwise_invert_p = _bitwise("bitwise_invert")
 bitwise_left_shift_p = _bitwise("bitwise_left_shift")
 bitwise_right_shift_p = _bitwise("bitwise_right_shift")
 logical_xor_p = primitive("logical_xor", lambda xp, x, y: xp.logical_xor(x, y), None,
-                          elementwise=True, xp_name="logical_xor", numexpr="({0} ^ {1})")
+                          elementwise=True, xp_name="logical_xor", numexpr="({0} ^ {1})",
+                          commutative=True)
 
 
 def _all_bool(op: str, *args) -> bool:

@@ -12,8 +12,8 @@ import numpy as np
 import tapegrad.primitives as P
 
 from .. import _config
-from ..backend import backend_of, dtype_name, namespace_dtype
-from ..tensor import Tensor
+from ..backend import backend_of, device_of, dtype_name, namespace_dtype, to_device, to_numpy
+from ..tensor import Tensor, _device_key
 from ._util import data_of, shape_of
 
 __all__ = [
@@ -56,8 +56,19 @@ def _dtype(dtype, default=None):
     return np.dtype(dtype_name(dtype))  # also another namespace's dtype object
 
 
-def _leaf(data, requires_grad: bool) -> Tensor:
-    return Tensor(data, requires_grad=requires_grad)
+def _leaf(data, requires_grad: bool, device=None, op: str = "tensor") -> Tensor:
+    return Tensor(_placed(data, device, op), requires_grad=requires_grad)
+
+
+def _placed(data, device, op: str):
+    """``data`` on ``device`` (the array API's ``device=``: ``"cpu"``, ``"cuda:N"``, or a
+    device object of ``data``'s library); ``data`` itself when it is there already."""
+    if device is None or device_of(data) == _device_key(device):
+        return data
+    be = backend_of(data)
+    if be is not None and be.name not in ("numpy", "cupy"):
+        return data.to_device(device)
+    return to_device(to_numpy(data), device, op)
 
 
 def _shape(shape) -> tuple:
@@ -76,14 +87,20 @@ def _make_in(like, fn: str, *args, dtype, **kw):
                               **kw)
 
 
-def zeros(shape, dtype=None, requires_grad: bool = False, like=None) -> Tensor:
-    """A tensor of zeros (default dtype unless given; ``like``'s backend if given)."""
-    return _leaf(_make_in(like, "zeros", _shape(shape), dtype=_dtype(dtype)), requires_grad)
+def zeros(shape, dtype=None, requires_grad: bool = False, like=None, *,
+          device=None) -> Tensor:
+    """A tensor of zeros (default dtype unless given; ``like``'s backend if given, on
+    ``device`` if given)."""
+    return _leaf(_make_in(like, "zeros", _shape(shape), dtype=_dtype(dtype)), requires_grad,
+                 device, "zeros")
 
 
-def ones(shape, dtype=None, requires_grad: bool = False, like=None) -> Tensor:
-    """A tensor of ones (default dtype unless given; ``like``'s backend if given)."""
-    return _leaf(_make_in(like, "ones", _shape(shape), dtype=_dtype(dtype)), requires_grad)
+def ones(shape, dtype=None, requires_grad: bool = False, like=None, *,
+         device=None) -> Tensor:
+    """A tensor of ones (default dtype unless given; ``like``'s backend if given, on
+    ``device`` if given)."""
+    return _leaf(_make_in(like, "ones", _shape(shape), dtype=_dtype(dtype)), requires_grad,
+                 device, "ones")
 
 
 def _tracked(v) -> bool:
@@ -107,7 +124,8 @@ def _graph_fill(shape: tuple, fill_value, dtype, requires_grad: bool, op: str) -
     return v * P.ones(shape, dtype=str(v.dtype).rsplit(".", 1)[-1], like=v)
 
 
-def full(shape, fill_value, dtype=None, requires_grad: bool = False, like=None) -> Tensor:
+def full(shape, fill_value, dtype=None, requires_grad: bool = False, like=None, *,
+         device=None) -> Tensor:
     """A tensor filled with ``fill_value`` (``like``'s backend if given).
 
     Without ``dtype``, the dtype is ``fill_value``'s when it is an array, tensor or
@@ -116,7 +134,8 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False, like=None) 
     is float32, complex128 when it is float64), as PyTorch's ``full``.
 
     A ``fill_value`` tensor that requires grad makes the result part of its graph: its
-    gradient is the sum of the result's, as ``jax.numpy.full``.
+    gradient is the sum of the result's, as ``jax.numpy.full``. ``device`` places the
+    result (the array API's keyword).
     """
     if _tracked(fill_value):
         return _graph_fill(_shape(shape), fill_value, dtype, requires_grad, "full")
@@ -124,47 +143,49 @@ def full(shape, fill_value, dtype=None, requires_grad: bool = False, like=None) 
     if dtype is None:
         dtype = _value_dtype(fill)
     return _leaf(_make_in(like, "full", _shape(shape), fill, dtype=_dtype(dtype)),
-                 requires_grad)
+                 requires_grad, device, "full")
 
 
-def _like(x, fill, dtype, requires_grad):
+def _like(x, fill, dtype, requires_grad, device, op):
     data = x.data if isinstance(x, Tensor) else x
     be = backend_of(data)
     xp = be.xp if be is not None else np
     if be is None:  # Python values: the dtype full() would give them
         data = np.asarray(data, dtype=_value_dtype(data) if dtype is None else _dtype(dtype))
     dtype = data.dtype if dtype is None else namespace_dtype(xp, dtype)
-    return _leaf(xp.full_like(data, fill, dtype=dtype), requires_grad)
+    return _leaf(xp.full_like(data, fill, dtype=dtype), requires_grad, device, op)
 
 
-def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Zeros with the shape, dtype and backend of ``x``."""
-    return _like(x, 0, dtype, requires_grad)
+def zeros_like(x, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    """Zeros with the shape, dtype and backend of ``x`` (on ``device`` if given)."""
+    return _like(x, 0, dtype, requires_grad, device, "zeros_like")
 
 
-def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Ones with the shape, dtype and backend of ``x``."""
-    return _like(x, 1, dtype, requires_grad)
+def ones_like(x, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    """Ones with the shape, dtype and backend of ``x`` (on ``device`` if given)."""
+    return _like(x, 1, dtype, requires_grad, device, "ones_like")
 
 
-def empty_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty_like(x, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
     """An uninitialised tensor with the shape, dtype and backend of ``x`` (its values
-    are arbitrary)."""
-    return _like(x, 0, dtype, requires_grad)
+    are arbitrary; on ``device`` if given)."""
+    return _like(x, 0, dtype, requires_grad, device, "empty_like")
 
 
-def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(x, fill_value, dtype=None, requires_grad: bool = False, *,
+              device=None) -> Tensor:
     """``fill_value`` with the shape, dtype and backend of ``x`` (differentiable in a
-    ``fill_value`` tensor, as :func:`full`)."""
+    ``fill_value`` tensor, as :func:`full`; on ``device`` if given)."""
     if _tracked(fill_value):
-        return _graph_fill(shape_of(x), fill_value,
-                           dtype if dtype is not None else x.dtype, requires_grad, "full_like")
-    return _like(x, data_of(fill_value), dtype, requires_grad)
+        out = _graph_fill(shape_of(x), fill_value,
+                          dtype if dtype is not None else x.dtype, requires_grad, "full_like")
+        return out if device is None else out.to_device(device)
+    return _like(x, data_of(fill_value), dtype, requires_grad, device, "full_like")
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False,
-           like=None) -> Tensor:
-    """Evenly spaced values in ``[start, stop)``.
+           like=None, *, device=None) -> Tensor:
+    """Evenly spaced values in ``[start, stop)`` (on ``device`` if given).
 
     Integer (and bool) arguments give int64 (as PyTorch); any float argument gives the
     default float dtype, a complex one the matching complex dtype.
@@ -180,17 +201,19 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad: bool = False,
         else:
             dtype = _config.get_default_dtype()
     return _leaf(_make_in(like, "arange", start, stop, step, dtype=np.dtype(dtype)),
-                 requires_grad)
+                 requires_grad, device, "arange")
 
 
 def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = False,
-             dtype=None, axis: int = 0, requires_grad: bool = False, like=None):
+             dtype=None, axis: int = 0, requires_grad: bool = False, like=None, *,
+             device=None):
     """``num`` evenly spaced values from ``start`` to ``stop`` (inclusive unless
     ``endpoint=False``); array endpoints give one sequence per element along ``axis``.
 
     Endpoints that are tensors requiring grad make the result differentiable in them,
     computed as ``jax.numpy.linspace`` does (``start * (1 - t) + stop * t``, the last
     sample exactly ``stop``). With ``retstep=True`` it also returns the spacing.
+    ``device`` places the result (the array API's keyword).
     """
     num = int(num)
     if num < 0:
@@ -199,7 +222,10 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
         if requires_grad:
             raise ValueError("linspace: requires_grad=True makes a leaf, but start or stop "
                              "is part of a gradient graph (the result follows it already)")
-        return _graph_linspace(start, stop, num, endpoint, retstep, dtype, axis)
+        out = _graph_linspace(start, stop, num, endpoint, retstep, dtype, axis)
+        if device is None:
+            return out
+        return (out[0].to_device(device), out[1]) if retstep else out.to_device(device)
     start, stop = data_of(start), data_of(stop)
     if dtype is None:
         dtype = _endpoint_dtype(start, stop)
@@ -213,7 +239,7 @@ def linspace(start, stop, num: int = 50, endpoint: bool = True, retstep: bool = 
         out = _make_in(like, "linspace", start, stop, num, dtype=_dtype(dtype),
                        endpoint=endpoint)
         step = (stop - start) / ((num - 1) if endpoint else num) if num > 1 else float("nan")
-    out = _leaf(out, requires_grad)
+    out = _leaf(out, requires_grad, device, "linspace")
     return (out, step) if retstep else out
 
 
@@ -255,11 +281,17 @@ def _graph_linspace(start, stop, num, endpoint, retstep, dtype, axis):
     return (out, step) if retstep else out
 
 
-def eye(n, m=None, k=0, dtype=None, requires_grad: bool = False, like=None) -> Tensor:
-    """A 2-D tensor with ones on the ``k``-th diagonal (``like``'s backend if given)."""
-    return _leaf(_make_in(like, "eye", n, m, k=k, dtype=_dtype(dtype)), requires_grad)
+def eye(n, m=None, k=0, dtype=None, requires_grad: bool = False, like=None, *,
+        device=None) -> Tensor:
+    """A 2-D tensor with ones on the ``k``-th diagonal (``like``'s backend if given, on
+    ``device`` if given)."""
+    return _leaf(_make_in(like, "eye", n, m, k=k, dtype=_dtype(dtype)), requires_grad,
+                 device, "eye")
 
 
-def empty(shape, dtype=None, requires_grad: bool = False, like=None) -> Tensor:
-    """An uninitialised tensor (its values are arbitrary; ``like``'s backend if given)."""
-    return _leaf(_make_in(like, "empty", _shape(shape), dtype=_dtype(dtype)), requires_grad)
+def empty(shape, dtype=None, requires_grad: bool = False, like=None, *,
+          device=None) -> Tensor:
+    """An uninitialised tensor (its values are arbitrary; ``like``'s backend if given, on
+    ``device`` if given)."""
+    return _leaf(_make_in(like, "empty", _shape(shape), dtype=_dtype(dtype)), requires_grad,
+                 device, "empty")

@@ -82,7 +82,8 @@ def _getitem_impl(xp, x, idx):
     return _array_api_getitem(xp, x, idx)
 
 
-getitem_p = primitive("getitem", _getitem_impl, _getitem_vjp, grad_name="Index")
+getitem_p = primitive("getitem", _getitem_impl, _getitem_vjp, grad_name="Index",
+                      aliasing="view")
 
 
 def _index_add_impl(xp, g, shape, idx):
@@ -137,6 +138,7 @@ index_add_p = primitive(
     "index_add_into", _index_add_impl,
     lambda gg, g, shape, idx: (P.getitem(gg, idx),),
     grad_name="IndexPut",
+    aliasing="fresh",
 )
 
 

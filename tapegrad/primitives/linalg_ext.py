@@ -5,8 +5,8 @@ of them act on the last two axes and broadcast over the leading (batch) axes. Ru
 their domains follow JAX:
 
 * ``det`` differentiates through the adjugate, which is exact at singular matrices.
-* ``cholesky`` and ``eigh`` read the symmetric part ``(a + a.T) / 2`` of their input, so
-  their gradients are symmetric.
+* ``cholesky`` and ``eigh`` read the Hermitian part ``(a + a.conj().T) / 2`` of their
+  input (the symmetric part of a real one), so their gradients are Hermitian.
 * ``eigh``'s eigenvector gradient divides by eigenvalue gaps: at repeated eigenvalues it
   is not finite (as in JAX), while gradients through eigenvalues alone stay exact.
 * ``eig`` (general matrices) differentiates LAPACK's normalisation of the eigenvectors
@@ -14,6 +14,13 @@ their domains follow JAX:
   ``enable_eigvec_derivs=True``: valid for distinct eigenvalues and eigenvectors whose
   largest-magnitude component is unique.
 * ``qr`` differentiates for ``m >= n``; ``svd`` for the reduced factorization.
+
+Complex input follows JAX's convention (a VJP is the transpose of the JVP, never its
+conjugate): every rule below is JAX's, transposed, and its real case is unchanged. Where
+a factor is unique only up to a phase per column (eigen and singular vectors, ``qr``'s
+``Q``), the phase moves as in JAX: ``eigh``'s ``V^H dV`` has a zero diagonal; ``svd``'s
+``V^H dV`` too, while ``U^H dU`` takes the imaginary diagonal; ``qr``'s ``R`` keeps a
+real diagonal.
 """
 
 from __future__ import annotations
@@ -40,8 +47,19 @@ def _mT(x):
     return P.swapaxes(x, -1, -2)
 
 
+def _cj(x):
+    """``conj(x)`` for complex ``x``; a real ``x`` as it is (nothing added to the tape)."""
+    return P.conj(x) if is_complex(x) else x
+
+
+def _H(x):
+    """The conjugate transpose of the last two axes (the transpose of a real ``x``)."""
+    return _mT(_cj(x))
+
+
 def _sym(x):
-    return (x + _mT(x)) * 0.5
+    """The Hermitian part ``(x + x^H) / 2``: the transpose of reading it from ``x``."""
+    return (x + _H(x)) * 0.5
 
 
 def _eye_like(x, n):
@@ -138,41 +156,59 @@ def _slogdet_impl(xp, a):
     return sign, logabsdet
 
 
-slogdet_p = primitive(
-    "slogdet", _slogdet_impl,
-    lambda g, a, out: (_mat(g[1]) * _mT(P.inv_p.bind(a)),),
-    grad_name="LinalgSlogdet", saves_output=True, multiple_results=True,
-)
+def _slogdet_vjp(g, a, out):
+    # JAX: with t = tr(A^-1 dA), d logabsdet = Re(t) and d sign = i Im(t) sign (zero for
+    # real A). The transpose is (g_logabsdet + i Im(g_sign sign)) A^-T.
+    gt = g[1]
+    if is_complex(a):
+        gt = gt + 1j * P.imag(g[0] * out[0])
+    return (_mat(gt) * _mT(P.inv_p.bind(a)),)
+
+
+slogdet_p = primitive("slogdet", _slogdet_impl, _slogdet_vjp, grad_name="LinalgSlogdet",
+                      saves_output=True, multiple_results=True)
 
 
 # -- cholesky -------------------------------------------------------------------------
 def _cholesky_vjp(g, a, out):
-    # Murray (2016): S = L^-T Phi(L^T G) L^-1, Phi = lower triangle with half diagonal;
-    # the input is read symmetrically, so its gradient is sym(S).
+    # Murray (2016), JAX's JVP dL = L Phi(L^-1 dA L^-H) transposed:
+    # S = L^-T Phi(L^T G) conj(L^-1), Phi = lower triangle with half diagonal; the input
+    # is read through its Hermitian part, so its gradient is sym(S).
     n = shape_of(out)[-1]
     li = P.inv_p.bind(out)
     m = _mT(out) @ g
     phi = P.tril(m) - 0.5 * (m * _eye_like(m, n))
-    return (_sym(_mT(li) @ phi @ li),)
+    return (_sym(_mT(li) @ phi @ _cj(li)),)
 
 
-cholesky_p = primitive(
-    "cholesky", lambda xp, a: xp.linalg.cholesky((a + xp.matrix_transpose(a)) / 2),
-    _cholesky_vjp, grad_name="LinalgCholesky", saves_output=True,
-)
+def _cholesky_impl(xp, a):
+    # The Hermitian part (a + a^H) / 2; self-contained, as export copies impls out.
+    at = xp.matrix_transpose(a)
+    if xp.isdtype(a.dtype, "complex floating"):
+        at = xp.conj(at)
+    return xp.linalg.cholesky((a + at) / 2)
+
+
+cholesky_p = primitive("cholesky", _cholesky_impl, _cholesky_vjp, grad_name="LinalgCholesky",
+                       saves_output=True)
 
 
 # -- eigh -------------------------------------------------------------------------------
 def _eigh_impl(xp, a):
-    w, v = xp.linalg.eigh((a + xp.matrix_transpose(a)) / 2)
+    at = xp.matrix_transpose(a)  # the Hermitian part, as in _cholesky_impl
+    if xp.isdtype(a.dtype, "complex floating"):
+        at = xp.conj(at)
+    w, v = xp.linalg.eigh((a + at) / 2)
     return w, v
 
 
 def _eigh_vjp(g, a, out):
+    # JAX's JVP (dV = V (F * V^H dA V), dw = Re diag(V^H dA V)) transposed:
+    # conj(V) (F * V^T gV + diag(gw)) V^T, then through the Hermitian part.
     gw, gv = g
     w, v = out
     inner = _gap_product(w, _mT(v) @ gv)
-    ga = v @ (inner + _col(gw) * _eye_like(w, shape_of(w)[-1])) @ _mT(v)
+    ga = _cj(v) @ (inner + _col(gw) * _eye_like(w, shape_of(w)[-1])) @ _mT(v)
     return (_sym(ga),)
 
 
@@ -227,11 +263,16 @@ def _qr_vjp(g, a, out):
     m, n = shape_of(a)[-2:]
     if m < n:
         raise NotImplementedError("qr: the gradient needs m >= n (as in JAX)")
-    # Transpose of JAX's QR JVP: A_bar = (Q_bar + Q N) R^-T with M = R_bar R^T - Q^T Q_bar
-    # and N = M with its upper triangle mirrored into the lower one.
+    # Transpose of JAX's QR JVP: A_bar = (Q_bar + conj(Q) N) R^-T with
+    # M = R_bar R^T - Q^T Q_bar and N = M with its strict upper triangle mirrored
+    # (conjugated) into the lower one; a complex diagonal keeps its real part only.
     mm = gr @ _mT(r) - _mT(q) @ gq
-    nn = P.triu(mm) + P.tril(_mT(mm), -1)
-    b = gq + q @ nn
+    if is_complex(a):
+        n_ = shape_of(mm)[-1]
+        nn = P.triu(mm, 1) + P.real(mm) * _eye_like(r, n_) + P.tril(_H(mm), -1)
+    else:
+        nn = P.triu(mm) + P.tril(_mT(mm), -1)
+    b = gq + _cj(q) @ nn
     return (_mT(P.linalg_solve_p.bind(r, _mT(b))),)
 
 
@@ -241,22 +282,32 @@ qr_p = primitive("qr", lambda xp, a: tuple(xp.linalg.qr(a, mode="reduced")), _qr
 
 # -- svd --------------------------------------------------------------------------------
 def _svd_vjp(g, a, out):
+    # JAX's JVP transposed. With J = F * (U^T gU) and K = F * conj(Vh gVh^T),
+    # F[i, j] = 1 / (s_j^2 - s_i^2):
+    #   A_bar = conj(U) [(J + J^H) S + S (K + K^H) + diag(gS) + i Im diag(U^T gU) / S] conj(Vh)
+    # plus the parts of gU (m > k) and gVh (n > k) outside U's and V's span. The
+    # imaginary diagonal term (JAX's gauge: it goes to dU) vanishes for real input.
     gu, gs, gvh = g
     u, s, vh = out
     m, n = shape_of(a)[-2:]
     k = shape_of(s)[-1]
-    v, gv = _mT(vh), _mT(gvh)
+    cx = is_complex(a)
+    uc, vhc = _cj(u), _cj(vh)
     sq = s * s  # gaps s_j^2 - s_i^2
-    J = _gap_product(sq, _mT(u) @ gu)
-    K = _gap_product(sq, _mT(v) @ gv)
-    inner = (J + _mT(J)) * _row(s) + _col(s) * (K + _mT(K)) + _col(gs) * _eye_like(s, k)
-    ga = u @ inner @ vh
+    utgu = _mT(u) @ gu
+    J = _gap_product(sq, utgu)
+    K = _gap_product(sq, vhc @ _H(gvh))
+    eye = _eye_like(s, k)
     zero = s == 0
     s_inv = P.where(zero, 0.0, 1.0 / P.where(zero, 1.0, s))  # JAX: 1/0 read as 0
+    inner = (J + _H(J)) * _row(s) + _col(s) * (K + _H(K)) + _col(gs) * eye
+    if cx:
+        inner = inner + 1j * (P.imag(utgu) * eye) * _row(s_inv)
+    ga = uc @ inner @ vhc
     if m > k:
-        ga = ga + (gu - u @ (_mT(u) @ gu)) * _row(s_inv) @ vh
+        ga = ga + (gu - uc @ utgu) * _row(s_inv) @ vhc
     if n > k:
-        ga = ga + u @ (_col(s_inv) * (_mT(gv) - (_mT(gv) @ v) @ vh))
+        ga = ga + uc @ (_col(s_inv) * (gvh - (gvh @ _mT(vh)) @ vhc))
     return (ga,)
 
 
@@ -267,12 +318,14 @@ svd_p = primitive("svd", lambda xp, a: tuple(xp.linalg.svd(a, full_matrices=Fals
 # -- pinv -------------------------------------------------------------------------------
 def _pinv_vjp(g, a, out):
     # Golub & Pereyra; valid where the rank does not change (JAX uses the same rule).
-    m, n = shape_of(a)[-2:]
+    # JAX's JVP transposed. Its two range/null-space terms read dA^H, so for complex a
+    # they take conj(P), conj(A) and g^H where a real a has P, A and g^T.
     p, pt = out, _mT(out)
-    gt = _mT(g)
+    pc, ac = _cj(p), _cj(a)
+    gt = _H(g)
     t1 = -(pt @ g @ pt)
-    t2 = (gt - a @ (p @ gt)) @ (p @ pt)
-    t3 = (pt @ p) @ (gt - gt @ (p @ a))
+    t2 = (gt - ac @ (pc @ gt)) @ (pc @ pt)
+    t3 = (pt @ pc) @ (gt - gt @ (pc @ ac))
     return (t1 + t2 + t3,)
 
 

@@ -27,7 +27,8 @@ def _sum_vjp(g, x, axis, keepdims):
 
 
 sum_p = primitive("sum", lambda xp, x, axis, keepdims: xp.sum(x, axis=axis, keepdims=keepdims),
-                  _sum_vjp)
+                  _sum_vjp,
+                  aliasing="fresh")
 
 
 def _mean_vjp(g, x, axis, keepdims):
@@ -37,7 +38,8 @@ def _mean_vjp(g, x, axis, keepdims):
 
 mean_p = primitive("mean",
                    lambda xp, x, axis, keepdims: xp.mean(x, axis=axis, keepdims=keepdims),
-                   _mean_vjp)
+                   _mean_vjp,
+                   aliasing="fresh")
 
 
 def _prod_vjp(g, x, axis, keepdims):
@@ -60,7 +62,8 @@ def _prod_vjp(g, x, axis, keepdims):
 
 prod_p = primitive("prod",
                    lambda xp, x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
-                   _prod_vjp)
+                   _prod_vjp,
+                   aliasing="fresh")
 
 
 def _extremum_vjp(g, x, axis, keepdims, out):
@@ -72,9 +75,11 @@ def _extremum_vjp(g, x, axis, keepdims, out):
 
 
 max_p = primitive("max", lambda xp, x, axis, keepdims: xp.max(x, axis=axis, keepdims=keepdims),
-                  _extremum_vjp, saves_output=True)
+                  _extremum_vjp, saves_output=True,
+                  aliasing="fresh")
 min_p = primitive("min", lambda xp, x, axis, keepdims: xp.min(x, axis=axis, keepdims=keepdims),
-                  _extremum_vjp, saves_output=True)
+                  _extremum_vjp, saves_output=True,
+                  aliasing="fresh")
 
 
 def _centered(x, axis):
@@ -102,6 +107,7 @@ var_p = primitive(
     "var",
     lambda xp, x, axis, keepdims, ddof: xp.var(x, axis=axis, keepdims=keepdims, correction=ddof),
     _var_vjp,
+    aliasing="fresh",
 )
 
 
@@ -115,6 +121,7 @@ std_p = primitive(
     "std",
     lambda xp, x, axis, keepdims, ddof: xp.std(x, axis=axis, keepdims=keepdims, correction=ddof),
     _std_vjp, saves_output=True,
+    aliasing="fresh",
 )
 
 
@@ -138,7 +145,8 @@ def _logsumexp_vjp(g, x, axis, keepdims, out):
     return (_expand(g, x, axis, keepdims) * P.exp(x - outk),)
 
 
-logsumexp_p = primitive("logsumexp", _logsumexp_impl, _logsumexp_vjp, saves_output=True)
+logsumexp_p = primitive("logsumexp", _logsumexp_impl, _logsumexp_vjp, saves_output=True,
+                        aliasing="fresh")
 
 
 def _reduction(prim, doc):
@@ -151,9 +159,30 @@ def _reduction(prim, doc):
     return fn
 
 
-sum = _reduction(sum_p, "Sum over ``axis`` (all axes by default).")  # noqa: A001
+def _with_dtype(reduction):
+    # The array API's (and NumPy's) ``dtype=``: the input is cast to ``dtype`` first, so
+    # the reduction accumulates in it; the cast is recorded, so the gradient reaches a
+    # floating input in its own dtype.
+    name = reduction.__name__
+
+    def fn(x, axis=None, dtype=None, keepdims=False):
+        if dtype is None:
+            return reduction(x, axis=axis, keepdims=keepdims)
+        x = P.astype(x, dtype, copy=False)
+        out = reduction(x, axis=axis, keepdims=keepdims)
+        # Small integers are promoted by the reduction: the result is still ``dtype``.
+        return P.astype(out, x.dtype, copy=False)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = reduction.__doc__ + (" ``dtype`` casts the input first, so the result "
+                                      "(and the accumulation) has that dtype.")
+    return fn
+
+
+sum = _with_dtype(_reduction(sum_p, "Sum over ``axis`` (all axes by default)."))  # noqa: A001
 mean = _reduction(mean_p, "Arithmetic mean over ``axis``.")
-prod = _reduction(prod_p, "Product over ``axis``; the gradient is exact with zeros.")
+prod = _with_dtype(_reduction(prod_p, "Product over ``axis``; the gradient is exact with "
+                                      "zeros."))
 max = _reduction(max_p, "Maximum over ``axis``; tied maxima share the gradient "  # noqa: A001
                         "equally (JAX's convention).")
 min = _reduction(min_p, "Minimum over ``axis``; tied minima share the gradient "  # noqa: A001

@@ -74,16 +74,34 @@ def _with_initial(y, axis, identity):
     return P.concatenate([first, y], axis=axis)
 
 
-def cumulative_sum(x, axis=None, include_initial: bool = False):
-    """Array-API ``cumulative_sum`` (``axis`` may be omitted for 1-D input)."""
-    y = cumsum(x, -1 if axis is None else axis)
-    return _with_initial(y, -1 if axis is None else axis, 0) if include_initial else y
+def _scan_axis(x, axis, op):
+    nd = len(shape_of(x))
+    if axis is None and nd > 1:
+        raise ValueError(f"{op}: axis must be given for an array of dimension {nd}")
+    return -1 if axis is None else axis
 
 
-def cumulative_prod(x, axis=None, include_initial: bool = False):
-    """Array-API ``cumulative_prod``."""
-    y = cumprod(x, -1 if axis is None else axis)
-    return _with_initial(y, -1 if axis is None else axis, 1) if include_initial else y
+def cumulative_sum(x, /, *, axis=None, dtype=None, include_initial: bool = False):
+    """Array-API ``cumulative_sum`` (``axis`` may be omitted for 1-D input;
+    ``dtype`` casts the input first, so the sums accumulate in it)."""
+    axis = _scan_axis(x, axis, "cumulative_sum")
+    if dtype is not None:
+        x = P.astype(x, dtype, copy=False)
+    y = cumsum(x, axis)
+    if dtype is not None:  # small integers are promoted by the scan: still ``dtype``
+        y = P.astype(y, x.dtype, copy=False)
+    return _with_initial(y, axis, 0) if include_initial else y
+
+
+def cumulative_prod(x, /, *, axis=None, dtype=None, include_initial: bool = False):
+    """Array-API ``cumulative_prod`` (as :func:`cumulative_sum`, with products)."""
+    axis = _scan_axis(x, axis, "cumulative_prod")
+    if dtype is not None:
+        x = P.astype(x, dtype, copy=False)
+    y = cumprod(x, axis)
+    if dtype is not None:  # small integers are promoted by the scan: still ``dtype``
+        y = P.astype(y, x.dtype, copy=False)
+    return _with_initial(y, axis, 1) if include_initial else y
 
 
 # -- orderings (integer results: no gradient) ---------------------------------------
@@ -140,8 +158,16 @@ def argmin(x, axis=None, keepdims: bool = False):
     return argmin_p.bind(x, axis=_arg_axis(x, axis, "argmin"), keepdims=bool(keepdims))
 
 
-def searchsorted(a, v, side: str = "left"):
-    """Where ``v``'s elements would be inserted into sorted 1-D ``a``."""
+def searchsorted(a, v, side: str = "left", sorter=None):
+    """Where ``v``'s elements would be inserted into sorted 1-D ``a``.
+
+    ``sorter`` (integer indices that sort ``a``, e.g. ``argsort(a)``) searches
+    ``take(a, sorter)`` instead, as NumPy and the array API do.
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    if sorter is not None:
+        a = P.take(a, sorter)
     return searchsorted_p.bind(a, v, side=side)
 
 

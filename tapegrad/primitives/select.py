@@ -11,6 +11,7 @@ import tapegrad.primitives as P
 
 from ..backend import dtype_kind
 from ..primitive import primitive
+from ..tensor import Tensor
 from ._native import native
 from ._util import needs, norm_axis, shape_of
 from .index import read_values
@@ -38,6 +39,8 @@ def _where_impl(xp, c, x, y):
 where_p = primitive(
     "where", _where_impl, _where_vjp,
     elementwise=True, xp_name="where", numexpr="where({0}, {1}, {2})",
+    aliasing="fresh", cuda="{0} ? {1} : {2}",
+    cuda_operands="select",
 )
 
 
@@ -47,24 +50,32 @@ def where(condition, x, y):
     return where_p.bind(condition, x, y)
 
 
-def clip(x, a_min=None, a_max=None):
-    """Limit values to ``[a_min, a_max]``.
+def clip(x, /, min=None, max=None, *, a_min=None, a_max=None):  # noqa: A002  (standard's names)
+    """Limit values to ``[min, max]`` (NumPy's ``a_min`` and ``a_max`` are also accepted).
 
-    Defined as ``minimum(maximum(x, a_min), a_max)``, so a value equal to a bound
-    shares the gradient with it, exactly as ``jax.numpy.clip``.
+    Defined as ``minimum(maximum(x, min), max)``, so a value equal to a bound shares the
+    gradient with it, exactly as ``jax.numpy.clip``. Without bounds it returns ``x``
+    unchanged, as the array API specifies. Positional bounds (``clip(x, 0, 1)``) mean
+    the same in NumPy and the array API.
     """
-    if a_min is None and a_max is None:
-        raise ValueError("clip: at least one of a_min and a_max must be given")
-    if a_min is not None:
-        x = P.maximum(x, a_min)
-    if a_max is not None:
-        x = P.minimum(x, a_max)
+    for name, new, old in (("min", min, a_min), ("max", max, a_max)):
+        if new is not None and old is not None:
+            raise TypeError(f"clip: pass {name} or a_{name} (NumPy's name for it), not both")
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    if lo is None and hi is None:
+        return x if isinstance(x, Tensor) else Tensor(x)
+    if lo is not None:
+        x = P.maximum(x, lo)
+    if hi is not None:
+        x = P.minimum(x, hi)
     return x
 
 
-def _cmp(name, xp_name, op):
+def _cmp(name, xp_name, op, **meta):
     prim = primitive(name, lambda xp, x, y, _f=xp_name: getattr(xp, _f)(x, y), None,
-                     elementwise=True, xp_name=xp_name, numexpr=f"({{0}} {op} {{1}})")
+                     elementwise=True, xp_name=xp_name, numexpr=f"({{0}} {op} {{1}})",
+                     **meta)
 
     def fn(x, y):
         return prim.bind(x, y)
@@ -74,17 +85,26 @@ def _cmp(name, xp_name, op):
     return prim, fn
 
 
-equal_p, equal = _cmp("equal", "equal", "==")
-not_equal_p, not_equal = _cmp("not_equal", "not_equal", "!=")
-less_p, less = _cmp("less", "less", "<")
-less_equal_p, less_equal = _cmp("less_equal", "less_equal", "<=")
-greater_p, greater = _cmp("greater", "greater", ">")
-greater_equal_p, greater_equal = _cmp("greater_equal", "greater_equal", ">=")
-logical_and_p, logical_and = _cmp("logical_and", "logical_and", "&")
-logical_or_p, logical_or = _cmp("logical_or", "logical_or", "|")
+equal_p, equal = _cmp("equal", "equal", "==",
+                      commutative=True, cuda="{0} == {1}", cuda_operands="compare")
+not_equal_p, not_equal = _cmp("not_equal", "not_equal", "!=",
+                              commutative=True, cuda="{0} != {1}", cuda_operands="compare")
+less_p, less = _cmp("less", "less", "<",
+                    cuda="{0} < {1}", cuda_operands="compare")
+less_equal_p, less_equal = _cmp("less_equal", "less_equal", "<=",
+                                cuda="{0} <= {1}", cuda_operands="compare")
+greater_p, greater = _cmp("greater", "greater", ">",
+                          cuda="{0} > {1}", cuda_operands="compare")
+greater_equal_p, greater_equal = _cmp("greater_equal", "greater_equal", ">=",
+                                      cuda="{0} >= {1}", cuda_operands="compare")
+logical_and_p, logical_and = _cmp("logical_and", "logical_and", "&",
+                                  commutative=True, cuda="{0} && {1}", cuda_operands="as_is")
+logical_or_p, logical_or = _cmp("logical_or", "logical_or", "|",
+                                commutative=True, cuda="{0} || {1}", cuda_operands="as_is")
 
 logical_not_p = primitive("logical_not", lambda xp, x: xp.logical_not(x), None,
-                          elementwise=True, xp_name="logical_not", numexpr="(~{0})")
+                          elementwise=True, xp_name="logical_not", numexpr="(~{0})",
+                          cuda="!{0}", cuda_operands="as_is")
 
 
 def logical_not(x):

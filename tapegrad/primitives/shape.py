@@ -20,11 +20,26 @@ __all__ = [
     "permute_dims", "ravel", "reshape", "squeeze", "stack", "sum_to", "swapaxes", "transpose",
 ]
 
+# Shape rules (``shape_rule``, read by the compiler): the output types from the input
+# types (``ins``: arrays or stand-ins with ``.shape`` and ``.dtype``) and the params.
+def _shape_param_rule(ins, params):
+    return [(tuple(params["shape"]), ins[0].dtype)]
+
+
+def _transpose_rule(ins, params):
+    return [(tuple(ins[0].shape[a] for a in params["axes"]), ins[0].dtype)]
+
+
+def _astype_rule(ins, params):
+    return [(tuple(ins[0].shape), np.dtype(params["dtype"]))]
+
+
 # -- reshape and friends (all recorded as reshape) ----------------------------------
 reshape_p = primitive(
     "reshape", lambda xp, x, shape: xp.reshape(x, shape),
     lambda g, x, shape: (P.reshape(g, shape_of(x)),),
     grad_name="View",
+    aliasing="view", shape_rule=_shape_param_rule,
 )
 
 
@@ -42,8 +57,13 @@ def _resolve_shape(shape, size: int, op: str) -> tuple[int, ...]:
     return shape
 
 
-def reshape(x, shape):
-    """Give ``x`` a new shape with the same number of elements (one dim may be -1)."""
+def reshape(x, shape, *, copy: bool | None = None):
+    """Give ``x`` a new shape with the same number of elements (one dim may be -1).
+
+    ``copy`` is the array API's: the result is a new recorded value either way (in-place
+    updates of it never reach ``x``'s graph), so ``copy=True`` and ``copy=False`` are
+    both honoured.
+    """
     old = shape_of(x)
     return reshape_p.bind(x, shape=_resolve_shape(shape, math.prod(old), "reshape"))
 
@@ -85,6 +105,7 @@ def _transpose_vjp(g, x, axes):
 transpose_p = primitive(
     "transpose", lambda xp, x, axes: xp.permute_dims(x, axes), _transpose_vjp,
     grad_name="Permute", xp_name="permute_dims",
+    aliasing="view", shape_rule=_transpose_rule,
 )
 
 
@@ -130,6 +151,7 @@ broadcast_to_p = primitive(
     # The driver sums the gradient back down to x's shape.
     lambda g, x, shape: (g,),
     grad_name="Expand", xp_name="broadcast_to",
+    aliasing="view", shape_rule=_shape_param_rule,
 )
 
 
@@ -153,6 +175,7 @@ def _sum_to_impl(xp, x, shape):
 sum_to_p = primitive(
     "sum_to", _sum_to_impl, lambda g, x, shape: (P.broadcast_to(g, shape_of(x)),),
     grad_name="SumTo",
+    aliasing="view", shape_rule=_shape_param_rule,
 )
 
 
@@ -171,16 +194,33 @@ def _astype_impl(xp, x, dtype):
 
 # The driver casts the gradient back to the input's dtype.
 astype_p = primitive("astype", _astype_impl, lambda g, x, dtype: (g,), grad_name="ToCopy",
-                     elementwise=True)
+                     elementwise=True, aliasing="fresh", shape_rule=_astype_rule,
+                     cuda="({T}){0}", cuda_operands="as_is")
 
 
-def astype(x, dtype):
-    """Cast to ``dtype``; gradients flow between floating dtypes only."""
+def astype(x, dtype, /, *, copy: bool = True, device=None):
+    """Cast to ``dtype``; gradients flow between floating dtypes only.
+
+    As in the array API, ``copy=True`` (the default) returns a new tensor even when the
+    dtype is unchanged (recorded, so the gradient passes through), ``copy=False``
+    returns ``x`` itself then; ``device`` also moves the result (see
+    ``Tensor.to_device``).
+    """
+    if device is not None:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        moved = x.to_device(device)
+        return astype(moved, dtype, copy=copy and moved is x)
     data = x.data if isinstance(x, Tensor) else x
     be = backend_of(data)
     dtype = np.dtype(dtype) if be is None else namespace_dtype(be.xp, dtype)
     if data.dtype == dtype:
-        return x if isinstance(x, Tensor) else Tensor(data)
+        if not isinstance(x, Tensor):
+            return Tensor(be.xp.asarray(data, copy=True) if copy else data)
+        if not copy:
+            return x
+        if x._rg or x._node is not None:
+            return P.identity(x)
+        return Tensor(be.xp.asarray(data, copy=True))
     if not is_floating(dtype):
         with no_grad():  # integer and bool results carry no gradient
             return astype_p.bind(x, dtype=dtype)
@@ -205,6 +245,7 @@ def _concat_vjp(g, *xs, axis):
 concatenate_p = primitive(
     "concatenate", lambda xp, *xs, axis: xp.concat(xs, axis=axis), _concat_vjp,
     grad_name="Cat",
+    aliasing="fresh",
 )
 
 
@@ -214,12 +255,13 @@ def concatenate(arrays, axis=0):
     if not arrays:
         raise ValueError("concatenate: need at least one array to concatenate")
     nd = len(shape_of(arrays[0]))
-    if nd == 0:
-        raise ValueError("concatenate: zero-dimensional arrays cannot be concatenated")
     if axis is None:
         arrays = [ravel(a) for a in arrays]
         axis = 0
         nd = 1
+    if nd == 0:
+        raise ValueError("concatenate: zero-dimensional arrays cannot be concatenated "
+                         "(pass axis=None to flatten them first)")
     return concatenate_p.bind(*arrays, axis=norm_axis(axis, nd, "concatenate")[0])
 
 
@@ -231,7 +273,8 @@ def _stack_vjp(g, *xs, axis):
     return tuple(g[pre + (i,)] if needs(x) else None for i, x in enumerate(xs))
 
 
-stack_p = primitive("stack", lambda xp, *xs, axis: xp.stack(xs, axis=axis), _stack_vjp)
+stack_p = primitive("stack", lambda xp, *xs, axis: xp.stack(xs, axis=axis), _stack_vjp,
+                    aliasing="fresh")
 
 
 def stack(arrays, axis=0):
@@ -249,14 +292,15 @@ def stack(arrays, axis=0):
 set_sequence_stacker(stack)
 
 
-def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple:
+def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> list:
     """Coordinate grids from 1-D coordinate vectors (inputs are flattened).
 
     ``indexing="xy"`` (NumPy's default) gives grids of shape ``(len(x1), len(x0), ...)``
     for two or more inputs, ``"ij"`` of shape ``(len(x0), len(x1), ...)``. Each grid is
     ``broadcast_to`` of a reshaped input, so its gradient is summed back onto the input;
     with ``sparse=True`` the grids stay unbroadcast. ``copy`` is accepted for NumPy
-    compatibility: the grids are broadcast views either way.
+    compatibility: the grids are broadcast views either way. A list, as the array API
+    specifies (NumPy 2 returns a tuple).
     """
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
@@ -268,4 +312,4 @@ def meshgrid(*xi, copy: bool = True, sparse: bool = False, indexing: str = "xy")
     if not sparse and nd > 1:
         shape = np.broadcast_shapes(*(shape_of(g) for g in grids))
         grids = [broadcast_to(g, shape) for g in grids]
-    return tuple(grids)
+    return grids

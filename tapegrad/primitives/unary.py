@@ -22,17 +22,20 @@ __all__ = [
 ]
 
 
-def _unary(name, xp_name, vjp, *, grad_name=None, numexpr=None, saves_output=False, doc=""):
+def _unary(name, xp_name, vjp, *, grad_name=None, numexpr=None, saves_output=False, doc="",
+           **meta):
     prim = primitive(
         name, lambda xp, x, _f=xp_name: getattr(xp, _f)(x), vjp,
         grad_name=grad_name, elementwise=True, xp_name=xp_name,
-        numexpr=numexpr, saves_output=saves_output, doc=doc,
+        numexpr=numexpr, saves_output=saves_output, doc=doc, **meta,
     )
     return prim
 
 
 negative_p = _unary("negative", "negative", lambda g, x: (-g,), grad_name="Neg",
-                    numexpr="(-{0})", doc="Elementwise ``-x``.")
+                    numexpr="(-{0})", doc="Elementwise ``-x``.",
+                    short="neg", cuda="-{0}",
+                    operator="-")
 def _abs_vjp(g, x, out):
     if dtype_kind(x.dtype) == "c":  # (array-API dtypes have no .kind)
         # JAX: conj(z) / |z| for complex z, and 0 at z == 0.
@@ -42,33 +45,47 @@ def _abs_vjp(g, x, out):
 
 
 abs_p = _unary("abs", "abs", _abs_vjp, numexpr="abs({0})", saves_output=True,
-               doc="Elementwise absolute value.")
+               doc="Elementwise absolute value.",
+               cuda="fabs({0})", cuda_integer="({0} < 0) ? -{0} : {0}")
 sqrt_p = _unary("sqrt", "sqrt", lambda g, x, out: (g / (2.0 * out),), numexpr="sqrt({0})",
-                saves_output=True, doc="Elementwise square root.")
+                saves_output=True, doc="Elementwise square root.",
+                cuda="sqrt({0})")
 exp_p = _unary("exp", "exp", lambda g, x, out: (g * out,), numexpr="exp({0})",
-               saves_output=True, doc="Elementwise ``e**x``.")
+               saves_output=True, doc="Elementwise ``e**x``.",
+               cuda="exp({0})")
 expm1_p = _unary("expm1", "expm1", lambda g, x, out: (g * (out + 1.0),),
-                 numexpr="expm1({0})", saves_output=True, doc="Elementwise ``exp(x) - 1``.")
+                 numexpr="expm1({0})", saves_output=True, doc="Elementwise ``exp(x) - 1``.",
+                 cuda="expm1({0})")
 log_p = _unary("log", "log", lambda g, x: (g / x,), numexpr="log({0})",
-               doc="Elementwise natural logarithm.")
+               doc="Elementwise natural logarithm.",
+               cuda="log({0})")
 log1p_p = _unary("log1p", "log1p", lambda g, x: (g / (1.0 + x),), numexpr="log1p({0})",
-                 doc="Elementwise ``log(1 + x)``, accurate near 0.")
+                 doc="Elementwise ``log(1 + x)``, accurate near 0.",
+                 cuda="log1p({0})")
 sin_p = _unary("sin", "sin", lambda g, x: (g * cos_p.bind(x),), numexpr="sin({0})",
-               doc="Elementwise sine.")
+               doc="Elementwise sine.",
+               cuda="sin({0})")
 cos_p = _unary("cos", "cos", lambda g, x: (-g * sin_p.bind(x),), numexpr="cos({0})",
-               doc="Elementwise cosine.")
+               doc="Elementwise cosine.",
+               cuda="cos({0})")
 tan_p = _unary("tan", "tan", lambda g, x, out: (g * (1.0 + out * out),), numexpr="tan({0})",
-               saves_output=True, doc="Elementwise tangent.")
+               saves_output=True, doc="Elementwise tangent.",
+               cuda="tan({0})")
 arcsin_p = _unary("arcsin", "asin", lambda g, x: (g / P.sqrt(1.0 - x * x),),
-                  grad_name="Asin", numexpr="arcsin({0})", doc="Elementwise inverse sine.")
+                  grad_name="Asin", numexpr="arcsin({0})", doc="Elementwise inverse sine.",
+                  cuda="asin({0})")
 arctan_p = _unary("arctan", "atan", lambda g, x: (g / (1.0 + x * x),),
-                  grad_name="Atan", numexpr="arctan({0})", doc="Elementwise inverse tangent.")
+                  grad_name="Atan", numexpr="arctan({0})", doc="Elementwise inverse tangent.",
+                  cuda="atan({0})")
 sinh_p = _unary("sinh", "sinh", lambda g, x: (g * P.cosh(x),), numexpr="sinh({0})",
-                doc="Elementwise hyperbolic sine.")
+                doc="Elementwise hyperbolic sine.",
+                cuda="sinh({0})")
 cosh_p = _unary("cosh", "cosh", lambda g, x: (g * P.sinh(x),), numexpr="cosh({0})",
-                doc="Elementwise hyperbolic cosine.")
+                doc="Elementwise hyperbolic cosine.",
+                cuda="cosh({0})")
 tanh_p = _unary("tanh", "tanh", lambda g, x, out: (tanh_grad_p.bind(g, out),),
-                numexpr="tanh({0})", saves_output=True, doc="Elementwise hyperbolic tangent.")
+                numexpr="tanh({0})", saves_output=True, doc="Elementwise hyperbolic tangent.",
+                cuda="tanh({0})")
 
 
 # tanh's VJP ``g * (1 - y**2)`` as one primitive, like PyTorch's ``tanh_backward``: the
@@ -83,10 +100,13 @@ tanh_grad_p = primitive(
     # g - g*y*y: the same product, with no Python-number operand (cheaper in NumPy).
     "tanh_grad", lambda xp, g, y: g - g * y * y, _tanh_grad_vjp,
     grad_name="TanhBackward", elementwise=True, numexpr="({0} - {0} * {1} * {1})",
+    cuda="{0} - {0} * {1} * {1}",
 )
 
 # Functions with no gradient (zero almost everywhere): their outputs never require grad.
-sign_p = _unary("sign", "sign", None, numexpr=None, doc="Elementwise sign (-1, 0, 1).")
+sign_p = _unary("sign", "sign", None, numexpr=None, doc="Elementwise sign (-1, 0, 1).",
+                cuda="isnan({0}) ? {0} : ({T})(({0} > 0) - ({0} < 0))",
+                cuda_integer="({T})(({0} > 0) - ({0} < 0))")
 
 
 def _public(prim):
@@ -139,7 +159,8 @@ def square(x):
 # The identity is recorded where a transform needs a distinct source tensor for a value
 # that is already part of the graph (see tapegrad.transforms); the compiler removes it.
 identity_p = primitive("identity", lambda xp, x: x, lambda g, x: (g,), grad_name="Alias",
-                       elementwise=True, numexpr="{0}")
+                       elementwise=True, numexpr="{0}",
+                       aliasing="view", cuda="{0}", cuda_operands="as_is")
 
 
 def identity(x):

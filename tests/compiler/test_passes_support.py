@@ -9,7 +9,8 @@ import re
 import numpy as np
 from tapegrad.compiler.interpreter import eval_eqn, eval_graph
 from tapegrad.compiler.ir import Eqn, FusedKernel, Graph, Lit, Var
-from tapegrad.compiler.lint import abstract_eval, lint
+from tapegrad.compiler.lint import lint
+from tapegrad.compiler.shapes import abstract_eval
 
 from tapegrad.primitive import registry
 
@@ -29,8 +30,7 @@ class Builder:
     def __call__(self, name: str, *ins, **params) -> Var:
         ins = tuple(a if isinstance(a, (Var, Lit)) else Lit(a) for a in ins)
         eqn = Eqn(registry[name], ins, params, ())
-        (shape, dtype), = abstract_eval(
-            eqn, [a.value if isinstance(a, Lit) else (a.shape, a.dtype) for a in ins])
+        (shape, dtype), = abstract_eval(eqn.prim, list(ins), params)
         v = Var(shape, np.dtype(dtype))
         self.eqns.append(eqn._replace(outputs=(v,)))
         return v
