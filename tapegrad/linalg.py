@@ -1,5 +1,8 @@
 """``tg.linalg``: NumPy's and the array API's ``linalg`` namespace, differentiable.
 
+Every function takes real or complex matrices; complex gradients follow JAX's convention
+(``jax.vjp``'s transpose, never its conjugate).
+
 The matrix primitives (``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``, ``eigh``,
 ``eig``, ``qr``, ``svd``, ``pinv``) are defined in :mod:`tapegrad.primitives.linalg_ext`; norms and
 the rest are compositions, written as ``jax.numpy.linalg`` writes them so that their
@@ -72,23 +75,31 @@ def det(a):
 
 
 def slogdet(a) -> SlogdetResult:
-    """Sign and ``log|det|`` (real input); ``log|det|``'s gradient is ``inv(a).T``."""
+    """Sign and ``log|det|``; ``log|det|``'s gradient is ``inv(a).T``.
+
+    For complex ``a`` the sign is complex (``abs(sign) == 1``) and differentiable too.
+    """
     _square(a, "slogdet")
     return SlogdetResult(*slogdet_p.bind(a))
 
 
 def cholesky(a, upper: bool = False):
-    """Cholesky factor of a symmetric positive-definite matrix (lower by default).
+    """Cholesky factor of a Hermitian (real: symmetric) positive-definite matrix.
 
-    Reads the symmetric part of ``a``, as ``jax.numpy.linalg.cholesky`` does.
+    Lower by default (``a = L @ L^H``); ``upper=True`` gives ``L^H`` (``a = U^H @ U``).
+    Reads the Hermitian part ``(a + a^H) / 2`` of ``a``, as
+    ``jax.numpy.linalg.cholesky`` does.
     """
     _square(a, "cholesky")
     low = cholesky_p.bind(a)
-    return matrix_transpose(low) if upper else low
+    if not upper:
+        return low
+    return P.conj(matrix_transpose(low)) if is_complex(low) else matrix_transpose(low)
 
 
 def eigh(a, UPLO: str | None = None) -> EighResult:
-    """Eigenvalues (ascending) and eigenvectors of the symmetric part of ``a``.
+    """Eigenvalues (ascending) and eigenvectors of the Hermitian part ``(a + a^H) / 2``
+    of ``a`` (the symmetric part of a real ``a``).
 
     Domain of the eigenvector gradient: distinct eigenvalues (at repeated ones it is
     not finite, as in JAX). Eigenvalue gradients are exact everywhere.
@@ -98,7 +109,7 @@ def eigh(a, UPLO: str | None = None) -> EighResult:
 
 
 def eigvalsh(a, UPLO: str | None = None):
-    """Eigenvalues of the symmetric part of ``a``, ascending."""
+    """Eigenvalues (real, ascending) of the Hermitian part ``(a + a^H) / 2`` of ``a``."""
     return eigh(a)[0]
 
 

@@ -87,9 +87,12 @@ def _rectangular(draw, dtype):
 
 
 def _column_signs(xp, v):
-    """Signs that fix the sign freedom of eigen/singular vectors (columns of ``v``):
-    each column's sum becomes positive."""
-    s = xp.sign(v.sum(-2, keepdims=True))
+    """Signs (phases, for complex ``v``) that fix the sign freedom of eigen/singular
+    vectors (columns of ``v``): each column's sum becomes real and positive.
+
+    ``sign`` has a zero derivative in both libraries, and their rules move with the
+    vectors' phases, so the gradient does not depend on the phases LAPACK picks."""
+    s = xp.conj(xp.sign(v.sum(-2, keepdims=True)))
     return xp.where(s == 0, 1.0, s)
 
 
@@ -101,14 +104,15 @@ def _eigh_body(xp, a):
 def _svd_body(xp, a):
     u, s, vh = xp.linalg.svd(a, full_matrices=False)
     sign = _column_signs(xp, u)
-    return xp.concatenate([(u * sign).reshape(-1), s, (vh * xp.swapaxes(sign, -1, -2))
-                           .reshape(-1)])
+    return xp.concatenate([(u * sign).reshape(-1), s,
+                           (vh * xp.conj(xp.swapaxes(sign, -1, -2))).reshape(-1)])
 
 
 def _qr_body(xp, a):
     q, r = xp.linalg.qr(a)
-    d = xp.sign(xp.diagonal(r, 0, -2, -1))
-    return xp.concatenate([(q * d[..., None, :]).reshape(-1), (r * d[..., :, None]).reshape(-1)])
+    d = xp.sign(xp.diagonal(r, 0, -2, -1))  # Q D and D^H R: a positive diagonal of R
+    return xp.concatenate([(q * d[..., None, :]).reshape(-1),
+                           (r * xp.conj(d)[..., :, None]).reshape(-1)])
 
 
 @custom

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 import tapegrad.primitives as P
 
 from ..primitive import primitive
@@ -40,8 +42,23 @@ def _matmul_vjp(g, a, b):
     return ga, gb
 
 
+def _matmul_rule(ins, params):
+    # The product of stand-ins would run NumPy's slow non-BLAS loop on zero strides:
+    # check the contracted sizes, then multiply stand-ins whose contracted size is 1.
+    a, b = ins
+    ka = a.shape[-1]
+    kb = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if ka != kb:
+        raise ValueError(f"matmul: contracted dimensions {ka} and {kb} differ")
+    a1 = np.broadcast_to(np.zeros((), a.dtype), a.shape[:-1] + (1,))
+    b1 = np.broadcast_to(np.zeros((), b.dtype),
+                         (1,) if b.ndim == 1 else b.shape[:-2] + (1, b.shape[-1]))
+    out = np.matmul(a1, b1)
+    return [(tuple(out.shape), out.dtype)]
+
+
 matmul_p = primitive("matmul", lambda xp, a, b: xp.matmul(a, b), _matmul_vjp,
-                     grad_name="Mm", xp_name="matmul")
+                     grad_name="Mm", xp_name="matmul", shape_rule=_matmul_rule)
 
 
 def matmul(a, b):
