@@ -23,10 +23,11 @@ from tapegrad.checkpoint import recompute_in_backward
 from tapegrad.pytree import tree_unflatten
 from tapegrad.tensor import Tensor
 
-from .buffers import peak_bytes
+from .backends import lowering_for
 from .cache import (
     LRU,
     Entry,
+    describe_input,
     explain_miss,
     guard_failure,
     has_graph,
@@ -35,7 +36,7 @@ from .cache import (
     signature,
     signature_kw,
 )
-from .codegen import generate, lowering_for, program_name
+from .codegen import generate, program_name
 from .pipeline import build, describe_stages
 from .trace import arg_layout, array_leaves, flat_layout
 
@@ -180,8 +181,9 @@ class CompiledFunction:
         if out_structure is None:  # a result the program cannot spell: rebuilt from flat
             out_structure = flat_layout(tr.out_leaves, arrays_only=False)
         name = program_name(self.__name__)
-        prog = generate(opt.graph, lowering, plan=opt.plan, in_structures=in_structures,
-                        out_structure=out_structure, n_results=low.n_results, name=name)
+        prog = generate(opt.graph, lowering, in_structures=in_structures,
+                        out_structure=out_structure, n_results=low.n_results, name=name,
+                        check=opts.get("check", False))
         fn = prog.fn
         if flat_args or tr.out_structure is None:
             fn = _pytree_call(fn, flat_args, None if tr.out_structure is not None
@@ -197,8 +199,7 @@ class CompiledFunction:
             "times": times, "compile_seconds": t4 - t0, "backend": be.name,
             "lowering": lowering,
             "signature": [describe_input(a) for a in args], "guard_names": guard_names,
-            "peak_bytes": opt.plan.peak_bytes if opt.plan is not None
-            else peak_bytes(opt.graph),
+            "peak_bytes": prog.plan.peak_bytes,  # the plan the program follows
         }
         entry = Entry(fn, low.guards, low.value_guards, info)
         entry.plain = not (entry.guards or entry.value_guards or self.verify)
@@ -318,16 +319,6 @@ def _pytree_call(prog: Callable, flat: tuple, out_treedef: Any, guards: bool) ->
 
     call.__wrapped__ = prog
     return call
-
-
-def describe_input(a: Any) -> str:
-    """An argument as the signature sees it, e.g. ``f32[128,784]``."""
-    from .cache import describe_arg
-
-    try:
-        return describe_arg(signature([a], frozenset())[0])
-    except TypeError:
-        return repr(a)
 
 
 def _value_guard_failure(entry: Entry, args: tuple, kwargs: dict,

@@ -1,130 +1,115 @@
-"""Liveness and buffer reuse for generated programs.
+"""What memory planning knows about an equation: facts, not decisions.
 
-:func:`last_uses` says where each value dies; :func:`choose_buffers` picks, for each
-equation, a dead buffer its result may be written into with ``out=`` (validating the
-memory plan's proposals, or choosing greedily without one); :func:`peak_bytes` is the
-peak of live intermediate values when each is freed at its last use.
+:class:`MemoryFacts` answers the three questions the planner
+(:func:`~.passes.memory.plan_memory`) and its check (:func:`~.lint.check_plan`) ask of
+each equation, from one source:
+
+- ``fresh(e)``: its results are new arrays that share no memory with anything;
+- ``view(e)``: it may return a view of its input, so it owns no bytes of its own;
+- ``takes_out(e)``: it can write its one (non 0-d) result into a given buffer (``out=``).
+
+With a lowering, ``fresh`` and ``takes_out`` are the lowering's own answers
+(``lowering.fresh``, ``lowering.supports_out``): what the generated code will really do.
+Without one they come from the primitives' declarations: ``aliasing="fresh"`` (every
+NumPy ufunc) allocates, ``aliasing="view"`` may return a view, anything else may alias
+its inputs; a ufunc, ``matmul`` and a fused kernel take ``out=``.
+
+:func:`storages` says which buffers each value may point into. Any equation that is not
+fresh may alias every input it reads; a buffer is named by the value that made it.
 """
 
 from __future__ import annotations
 
-import heapq
 from typing import Any
 
-from .ir import Graph, MemoryPlan, Var, numpy_dtype
+import numpy as np
+
+from tapegrad.primitive import registry
+
+from .ir import Eqn, FusedKernel, Graph, Var
 
 
-def last_uses(graph: Graph) -> dict:
-    """``{Var: index of the last equation reading it}`` (graph outputs never die)."""
-    last: dict = {}
-    for i, e in enumerate(graph.eqns):
-        for a in e.inputs:
-            if type(a) is Var:
-                last[a] = i
-    for a in graph.outputs:
-        if type(a) is Var:
-            last[a] = len(graph.eqns)
-    return last
+def _ufunc(prim: Any) -> bool:
+    name = getattr(prim, "xp_name", None)
+    return (registry.get(getattr(prim, "name", None)) is prim and name is not None
+            and isinstance(getattr(np, name, None), np.ufunc))
 
 
-def choose_buffers(graph: Graph, plan: MemoryPlan | None, lowering: Any) -> dict:
-    """``{eqn index: buffer Var}``: the equations that write into a dead buffer.
+def allocates(e: Eqn) -> bool:
+    """Whether the equation's outputs are new arrays that share no memory (the
+    primitive's ``aliasing`` is ``"fresh"``; a fused kernel's outputs are made by such
+    equations of its body)."""
+    if isinstance(e.prim, FusedKernel):
+        made = {o for b in e.prim.body.eqns if allocates(b) for o in b.outputs}
+        return all(o in made for o in e.prim.body.outputs)
+    return getattr(e.prim, "aliasing", None) == "fresh"
 
-    Every value lives in an *allocation*: a fresh result starts one, a view (reshape,
-    transpose, an alias) joins its input's. An allocation may be reused when the
-    program made it (not an argument, not a 0-d scalar), no graph output lives in it,
-    and every value in it is dead. The memory plan's proposals are taken when they
-    pass these checks; without a plan, dead allocations of the right shape and dtype
-    are reused greedily (the lowest-numbered first) from free lists keyed by shape
-    and dtype, so the whole choice is linear in the number of equations.
+
+def is_view(e: Eqn) -> bool:
+    """Whether the primitive is declared to return a view of its input."""
+    return getattr(e.prim, "aliasing", None) == "view"
+
+
+class MemoryFacts:
+    """The memory facts of equations, as ``lowering`` implements them.
+
+    Parameters
+    ----------
+    lowering : object, optional
+        A lowering with ``fresh(eqn)`` and ``supports_out(eqn)``; None uses the
+        primitives' declared facts.
     """
-    eqns = graph.eqns
-    n = len(eqns)
-    last = last_uses(graph)
-    root: dict = {}  # variable -> its allocation
-    death: dict = {}  # allocation -> index of the last equation reading any value in it
-    owned: set = set()
-    handle: dict = {}  # allocation -> the variable whose name holds the whole buffer
-    born: dict = {}  # variable -> index of the equation defining it
-    for v in graph.inputs:
-        root[v] = v
-        born[v] = -1
-        death[v] = last.get(v, -1)
-    for i, e in enumerate(eqns):
-        fresh = lowering.fresh(e)
-        alone = fresh or not any(type(a) is Var for a in e.inputs)
-        for v in e.outputs:
-            born[v] = i
-            if alone:
-                root[v] = v
-                death[v] = last.get(v, i)
-                if fresh and v.shape:
-                    owned.add(v)
-                    handle[v] = v
-            else:  # a view: it may alias every input's allocation
-                rs = {root[a] for a in e.inputs if type(a) is Var}
-                owned.difference_update(rs)
-                r = rs.pop() if len(rs) == 1 else v
-                root[v] = r
-                death[r] = max(death.get(r, i), last.get(v, i))
-    for a in graph.outputs:
-        if type(a) is Var:
-            owned.discard(root.get(a))
-    # A value's own allocation (itself and its views) dies when ``death[value]`` says;
-    # once the value is written into another buffer, that buffer lives at least as long.
-    own_death = {v: death[v] for v in handle}
-    hints = {} if plan is None else {**plan.reuse, **plan.inplace}
-    greedy = plan is None
-    free: dict = {}  # (shape, dtype) -> heap of (handle id, allocation) free to reuse
-    ready: dict = {}  # equation index -> allocations that become free there
 
-    def release(r: Any) -> None:
-        at = max(death[r], born[handle[r]] + 1)
-        if at < n:
-            ready.setdefault(at, []).append(r)
+    def __init__(self, lowering: Any = None) -> None:
+        self.lowering = lowering
 
-    chosen: dict = {}
-    for i, e in enumerate(eqns):
-        for r in ready.pop(i, ()):
-            b = handle[r]
-            heapq.heappush(free.setdefault((b.shape, numpy_dtype(b.dtype)), []), (b.id, r))
-        r = None
-        if len(e.outputs) == 1 and e.outputs[0].shape and lowering.supports_out(e):
-            out = e.outputs[0]
-            want = (out.shape, numpy_dtype(out.dtype))
-            if greedy:
-                pool = free.get(want)
-                r = heapq.heappop(pool)[1] if pool else None
-            else:
-                b = hints.get(i)
-                r = root.get(b)
-                if (b is None or r not in owned or handle.get(r) is not b or born[b] >= i
-                        or (b.shape, numpy_dtype(b.dtype)) != want or death[r] > i):
-                    r = None
-        if r is not None:
-            chosen[i] = handle[r]
-            root[out] = r
-            handle[r] = out
-            death[r] = max(death[r], own_death.get(out, last.get(out, i)))
-            if greedy:
-                release(r)
-        elif greedy:
-            for v in e.outputs:
-                if v in owned:
-                    release(v)
-    return chosen
+    def fresh(self, e: Eqn) -> bool:
+        """Whether ``e``'s results are new arrays sharing no memory."""
+        return self.lowering.fresh(e) if self.lowering is not None else allocates(e)
+
+    def view(self, e: Eqn) -> bool:
+        """Whether ``e`` may return a view of its input (and so owns no bytes)."""
+        return is_view(e) and not self.fresh(e)
+
+    def takes_out(self, e: Eqn) -> bool:
+        """Whether ``e`` can write its single, not 0-d, result into a given buffer."""
+        if len(e.outputs) != 1 or e.outputs[0].shape == ():
+            return False
+        if self.lowering is not None:
+            return bool(self.lowering.supports_out(e))
+        return isinstance(e.prim, FusedKernel) or _ufunc(e.prim)
+
+    def in_place(self, e: Eqn) -> bool:
+        """Whether ``e`` may write its result over one of its own inputs: an
+        elementwise primitive (not a fused kernel) that takes ``out=``."""
+        return (not isinstance(e.prim, FusedKernel) and bool(getattr(e.prim, "elementwise",
+                                                                     False))
+                and self.takes_out(e))
 
 
-def peak_bytes(graph: Graph) -> int:
-    """Peak bytes of live intermediate values when each is freed at its last use."""
-    last = last_uses(graph)
-    live = peak = 0
-    ending: dict[int, int] = {}
-    for i, e in enumerate(graph.eqns):
-        for v in e.outputs:
-            live += v.nbytes
-            j = last.get(v, i)
-            ending[j] = ending.get(j, 0) + v.nbytes
-        peak = max(peak, live)
-        live -= ending.pop(i, 0)
-    return peak
+def storages(graph: Graph, facts: MemoryFacts) -> tuple[dict, set]:
+    """Which buffers each value may point into, before any ``out=`` write.
+
+    Returns
+    -------
+    store : dict
+        ``{value: frozenset of buffers}``; a buffer is named by the value that made it.
+        Graph inputs and literals point into no buffer the program owns.
+    owned : set
+        The values that made their buffer (results of fresh equations): the only
+        buffers a program may write into.
+    """
+    store: dict[Var, frozenset] = {v: frozenset() for v in graph.inputs}
+    owned: set[Var] = set()
+    empty: frozenset = frozenset()
+    for e in graph.eqns:
+        if facts.fresh(e):
+            for o in e.outputs:
+                store[o] = frozenset({o})
+                owned.add(o)
+            continue
+        ins = empty.union(*(store.get(a, empty) for a in e.inputs if type(a) is Var))
+        own = empty if facts.view(e) else None
+        for o in e.outputs:  # may alias every input (and, unless a view, hold its own)
+            store[o] = ins if own is not None else ins | {o}
+    return store, owned

@@ -259,3 +259,11 @@ def guard_failure(entry: Entry, values: Sequence[Any]) -> str | None:
 
 def _short(a: np.ndarray) -> str:
     return repr(a.item()) if a.size == 1 else f"array{list(a.shape)}"
+
+
+def describe_input(a: Any) -> str:
+    """An argument as the signature sees it, e.g. ``f32[128,784]``."""
+    try:
+        return describe_arg(signature([a], frozenset())[0])
+    except TypeError:
+        return repr(a)

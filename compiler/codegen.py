@@ -1,9 +1,11 @@
 """Code generation: an optimised :class:`Graph` becomes straight-line Python.
 
-One statement per equation (a fused group is one call), ``del`` after each value's last
-use, outputs written into dead buffers through ``out=`` where the memory plan says so
-and it is safe, and every function or constant the program calls bound once as a
-closure variable. The source is registered with :mod:`linecache`, so tracebacks and
+One statement per equation (a fused group is one call), and every function or constant
+the program calls bound once as a closure variable. Memory is the plan's
+(:func:`~.passes.memory.plan_memory`, made for the lowering that generates the code, on
+the graph after the lowering's ``prepare``, for the program and for each fused
+helper): codegen emits its ``del`` statements and ``out=`` buffers exactly, deciding
+nothing itself. The source is registered with :mod:`linecache`, so tracebacks and
 ``inspect.getsource`` show the generated program, as ``torch.fx`` does.
 
 How an equation becomes a statement depends on the array library: a *lowering*
@@ -24,20 +26,23 @@ import numpy as np
 
 from tapegrad.tensor import _make
 
-from .buffers import choose_buffers, last_uses
 from .ir import Graph, Lit, MemoryPlan, Var
+from .lint import check_plan
 from .parts import in_parts, may_split
+from .passes.memory import keep_all, plan_memory
 
 _program_ids = itertools.count()
 
 
 class Program(NamedTuple):
-    """Generated code: ``fn(*arrays)`` and its source."""
+    """Generated code: ``fn(*arrays)``, its source, and the graph and plan it runs."""
 
     fn: Any
     source: str
     filename: str
     notes: tuple  # one line per fused group: how it was lowered and why
+    graph: Graph | None = None  # after the lowering's ``prepare``
+    plan: MemoryPlan | None = None  # the memory plan the code follows
 
 
 class Emitter:
@@ -52,6 +57,7 @@ class Emitter:
         self.arrays: set = set()  # 0-d results known to be arrays (not NumPy scalars)
         self.scalar_wrap: Any = None
         self.constant: Any = None  # host constant -> the backend's (lowering.constant)
+        self.check = False  # check every memory plan (fused helpers' too) before emitting
 
     def bind(self, obj: Any, hint: str) -> str:
         """A closure name for ``obj`` (the same name for the same object)."""
@@ -112,37 +118,40 @@ def name_of(v: Var) -> str:
 
 
 # -- statements -----------------------------------------------------------------------
-def _statements(graph: Graph, plan: MemoryPlan | None, lowering: Any, em: Emitter,
-                indent: str, keep: bool = False, out_param: bool = False,
-                facts: list | None = None) -> list[str]:
-    """One line per equation, with ``del`` after last uses (none when ``keep``).
+def prepared(graph: Graph, lowering: Any, plan: MemoryPlan | None = None
+             ) -> tuple[Graph, MemoryPlan]:
+    """The graph code is generated from (after the lowering's ``prepare``) and its
+    memory plan: ``plan`` when it was made for this lowering and graph, else a new one.
+    """
+    prepare = getattr(lowering, "prepare", None)
+    if prepare is not None:
+        new = prepare(graph)
+        if new is not graph:  # backend rewrites (CuPy reduction kernels): plan anew
+            graph, plan = new, None
+    if plan is None or plan.lowering is not lowering:
+        plan = plan_memory(graph, lowering)
+    return graph, plan
 
-    ``facts``, when given, receives per line the variables it writes, reads (inputs and
-    the ``out=`` buffer) and deletes, for :func:`.parts.in_parts`."""
-    chosen = {} if keep else choose_buffers(graph, plan, lowering)
-    last = last_uses(graph)
-    # A buffer that a later equation writes into stays named until then.
-    for i, b in chosen.items():
-        last[b] = max(last.get(b, -1), i)
+
+def _statements(graph: Graph, plan: MemoryPlan, lowering: Any, em: Emitter,
+                indent: str, out_param: bool = False, facts: list | None = None
+                ) -> list[str]:
+    """One line per equation and the ``del`` statements of ``plan``.
+
+    With ``out_param`` the last equation writes into the function's ``out`` parameter
+    (the plan chose no buffer for it). ``facts``, when given, receives per line the
+    variables it writes, reads (inputs and the ``out=`` buffer) and deletes, for
+    :func:`.parts.in_parts`."""
+    if em.check:
+        check_plan(graph, plan, lowering)
+    writes = {**plan.reuse, **plan.inplace}
     outputs = {a for a in graph.outputs if type(a) is Var}
-    dies: dict[int, list] = {}
-    if not keep:  # inputs stay alive in the caller anyway: only intermediates are freed
-        proposed = {}
-        for i, vs in enumerate(plan.frees if plan is not None else ()):
-            for v in vs:
-                proposed[v] = i
-        for i, e in enumerate(graph.eqns):
-            for v in e.outputs:
-                if v not in outputs:
-                    at = last.get(v, i)
-                    # The plan's point when it is safe (not before a read or a reuse).
-                    at = max(at, proposed.get(v, at))
-                    dies.setdefault(at, []).append(v)
     lines = []
     n = len(graph.eqns)
     for i, e in enumerate(graph.eqns):
         ins = [em.atom(a) for a in e.inputs]
-        buf = name_of(chosen[i]) if i in chosen else None
+        into = writes.get(i)
+        buf = name_of(into) if into is not None else None
         if out_param and i == n - 1:
             buf = "out"
         elif (buf is None and len(e.outputs) == 1 and not e.outputs[0].shape
@@ -156,11 +165,12 @@ def _statements(graph: Graph, plan: MemoryPlan | None, lowering: Any, em: Emitte
             lhs = name_of(e.outputs[0])
         lines.append(f"{indent}{lhs} = {rhs}")
         if facts is not None:
-            facts.append((e.outputs, e.inputs, "out" if buf == "out" else chosen.get(i), ()))
-        if i in dies:
-            lines.append(f"{indent}del {', '.join(name_of(v) for v in dies[i])}")
+            facts.append((e.outputs, e.inputs, "out" if buf == "out" else into, ()))
+        dead = plan.frees[i]
+        if dead:
+            lines.append(f"{indent}del {', '.join(name_of(v) for v in dead)}")
             if facts is not None:
-                facts.append(((), (), None, dies[i]))
+                facts.append(((), (), None, dead))
     return lines
 
 
@@ -169,7 +179,8 @@ def body_source(body: Graph, name: str, lowering: Any, em: Emitter) -> str:
     out_param = lowering.supports_out_body(body)
     params = [name_of(v) for v in body.inputs] + (["out=None"] if out_param else [])
     facts = [] if may_split(len(body.eqns)) else None
-    lines = _statements(body, None, lowering, em, "        ", out_param=out_param,
+    plan = plan_memory(body, lowering, into_out=out_param)
+    lines = _statements(body, plan, lowering, em, "        ", out_param=out_param,
                         facts=facts)
     outs = [em.atom(a) for a in body.outputs]
     ret = outs[0] if len(outs) == 1 else ", ".join(outs)
@@ -245,7 +256,7 @@ def _return_text(graph: Graph, out_structure: Any, n_results: int, em: Emitter) 
 
 def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
              in_structures: tuple = (), out_structure: Any = None, n_results: int = 0,
-             name: str = "program", keep: bool = False) -> Program:
+             name: str = "program", keep: bool = False, check: bool = False) -> Program:
     """Generate the Python program for ``graph``.
 
     Parameters
@@ -255,7 +266,9 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
     lowering : object
         How equations become expressions for this array library.
     plan : MemoryPlan, optional
-        Frees and buffer-reuse proposals (validated here).
+        The memory plan to emit, made by ``plan_memory(graph, lowering)`` for this
+        lowering. Any other (the pipeline's plan from declared facts, or one for the
+        graph before the lowering's ``prepare`` rewrote it) is replaced by a new plan.
     in_structures : tuple of (str or None, structure)
         One entry per call argument: its keyword name (None for positional) and its
         pytree structure (None for a static argument, which the program ignores).
@@ -264,13 +277,24 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
         outputs. ``None`` returns the flat list of outputs (for tape programs).
     keep : bool
         Keep every value and return ``locals()`` instead (equation-by-equation checks).
+    check : bool
+        Check every memory plan with :func:`~.lint.check_plan` before emitting it.
+
+    Returns
+    -------
+    Program
+        The function, its source, the graph it computes and the plan it follows.
     """
     em = Emitter()
     em.scalar_wrap = getattr(lowering, "scalar_wrap", None)
     em.constant = getattr(lowering, "constant", None)
-    prepare = getattr(lowering, "prepare", None)
-    if prepare is not None:  # backend rewrites (CuPy reduction kernels): plan no longer fits
-        graph, plan = prepare(graph), None
+    em.check = check and not keep
+    if keep:
+        prepare = getattr(lowering, "prepare", None)
+        graph = graph if prepare is None else prepare(graph)
+        plan = keep_all(graph, lowering)
+    else:
+        graph, plan = prepared(graph, lowering, plan)
     params, paths = _param_paths(in_structures)
     if not in_structures:
         params = [name_of(v) for v in graph.inputs]
@@ -286,7 +310,7 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
         if name_of(v) != p:
             prologue.append(f"        {name_of(v)} = {p}")
     facts = [] if may_split(len(graph.eqns)) and not keep else None
-    body = _statements(graph, plan, lowering, em, "        ", keep=keep, facts=facts)
+    body = _statements(graph, plan, lowering, em, "        ", facts=facts)
     if keep:
         ret = "locals()"
     else:
@@ -305,29 +329,4 @@ def generate(graph: Graph, lowering: Any, *, plan: MemoryPlan | None = None,
     ns: dict = {}
     exec(compile(src, filename, "exec"), ns)  # noqa: S102 - our own generated source
     fn = ns["_make_program"](**em.consts)
-    return Program(fn, src, filename, tuple(em.notes))
-
-
-# -- backends -------------------------------------------------------------------------
-#: ``backend name -> factory(backend, **options) -> lowering``. NumPy has its own;
-#: other namespaces (CuPy until it has one, array-api-strict) call each ``impl``.
-LOWERINGS: dict[str, Any] = {}
-
-
-def register_lowering(name: str, factory: Any) -> None:
-    """Use ``factory(backend, **options)`` to lower programs for backend ``name``."""
-    LOWERINGS[name] = factory
-
-
-def lowering_for(backend: Any, **options: Any) -> Any:
-    """The lowering for a :class:`~tapegrad.backend.Backend`."""
-    from .numpy_lowering import NumpyLowering
-
-    if not LOWERINGS:
-        register_lowering("numpy", lambda be, numexpr="auto", **_: NumpyLowering(numexpr))
-    factory = LOWERINGS.get(backend.name)
-    if factory is None:
-        from .backends import lowering_for_namespace
-
-        return lowering_for_namespace(backend, **options)
-    return factory(backend, **options)
+    return Program(fn, src, filename, tuple(em.notes), graph, plan)

@@ -144,7 +144,7 @@ def export(compiled_fn: Any, path: str | Path, *args: Any, **kwargs: Any) -> Pat
         layouts = [(k, None if lay is None else _as_arrays(flat_layout(wrapper.leaves[j])))
                    if wrapper.flat[j] else (k, lay) for j, (k, lay) in enumerate(layouts)]
     name = public if wrapper is None else f"{public}_on_leaves"
-    prog = generate(opt.graph, ExportLowering(), plan=opt.plan,
+    prog = generate(opt.graph, ExportLowering(),
                     in_structures=tuple(layouts),
                     out_structure=_as_arrays(out_structure), n_results=low.n_results,
                     name=name)
@@ -346,9 +346,9 @@ def module_source(prog: Any, graph: Graph, name: str, compiled_fn: Any, args: tu
                   kwargs: dict, wrapper: _Wrapper | None = None) -> str:
     """The exported module: header, constants, helpers, the program (and the wrapper
     taking pytrees apart, when there is one)."""
-    from tapegrad import __version__
+    from tapegrad._version import __version__
 
-    from .api import describe_input
+    from .cache import describe_input
 
     consts = _closure_constants(prog.fn, prog.filename)
     body = _unwrap(prog.source)

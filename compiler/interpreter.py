@@ -15,6 +15,7 @@ import numpy as np
 from tapegrad.backend import NUMPY, backend_of
 from tapegrad.tensor import Tensor
 
+from . import ir as _ir
 from .ir import Graph, Lit
 
 
@@ -84,3 +85,6 @@ def eval_graph(graph: Graph, args: Sequence[Any], xp: Any = None,
         for v, o in zip(eqn.outputs, outs):
             env[v] = o
     return [read(env, a) for a in graph.outputs]
+
+
+_ir.evaluator["eval_graph"] = eval_graph  # a fused kernel's impl runs its body here

@@ -91,6 +91,11 @@ class Graph(NamedTuple):
         return pp_graph(self)
 
 
+#: ``"eval_graph"``: the reference interpreter (:mod:`.interpreter` registers it when
+#: imported; it reads this module, so this module does not import it).
+evaluator: dict[str, Any] = {}
+
+
 @dataclass(frozen=True, eq=False)
 class FusedKernel:
     """A group of elementwise equations run as one kernel (made by the fusion pass).
@@ -114,20 +119,23 @@ class FusedKernel:
 
     def impl(self, xp, *args, **params):
         """Evaluate the body (the reference semantics of the kernel)."""
-        from .interpreter import eval_graph
-
-        outs = eval_graph(self.body, args, xp=xp)
+        outs = evaluator["eval_graph"](self.body, args, xp=xp)
         return tuple(outs) if self.multiple_results else outs[0]
 
 
 @dataclass(frozen=True)
 class MemoryPlan:
-    """Result of memory planning for a graph's equation list.
+    """What the generated code does with memory, equation by equation.
+
+    Made by :func:`~tapegrad.compiler.passes.memory.plan_memory`, emitted as it is by
+    code generation and checked by :func:`~tapegrad.compiler.lint.check_plan`.
 
     Attributes
     ----------
     frees : tuple of tuple of Var
-        ``frees[i]``: values whose last use is equation ``i`` (deleted after it).
+        ``frees[i]``: the names deleted right after equation ``i``. Every intermediate
+        value is deleted exactly once, after its last reader; graph inputs and outputs
+        never are.
     reuse : dict
         ``{eqn index: Var}``: equation ``i`` writes its output into the dead buffer of
         that variable (same shape and dtype) through ``out=``.
@@ -135,12 +143,16 @@ class MemoryPlan:
         ``{eqn index: Var}``: equation ``i`` overwrites its own input variable.
     peak_bytes : int
         Planned peak bytes of live intermediate values (inputs excluded).
+    lowering : object or None
+        The lowering whose abilities the plan relies on (None: the primitives'
+        declared facts). Code generation emits a plan only for its own lowering.
     """
 
     frees: tuple
     reuse: dict
     inplace: dict
     peak_bytes: int
+    lowering: Any = field(default=None, compare=False, repr=False)
 
 
 def numpy_dtype(dtype: Any) -> np.dtype:

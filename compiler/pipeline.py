@@ -1,4 +1,4 @@
-"""The pipeline: trace -> lower -> passes -> memory plan, in one place.
+"""The pipeline: trace -> lower -> passes, in one place (code generation plans memory).
 
 :data:`PIPELINE` is the one list of passes the compiler runs, each a pure function
 ``Graph -> Graph`` (one module each in :mod:`tapegrad.compiler.passes`). Folding and
@@ -15,14 +15,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from .ir import Graph, MemoryPlan
+from .ir import Graph
 from .lint import lint
 from .lower import Lowered, lower
 from .passes.cse import cse
 from .passes.dce import dce
 from .passes.fold import fold_constants
 from .passes.fuse import fuse_elementwise
-from .passes.memory import plan_memory
 from .passes.simplify import simplify
 from .trace import Trace, trace
 
@@ -51,12 +50,11 @@ class Optimized(NamedTuple):
 
     graph: Graph
     stages: tuple  # of Stage, starting with ("lowered", input graph)
-    plan: MemoryPlan | None
 
 
 def optimize(graph: Graph, *, passes: Sequence[str] | None = None, fuse: bool = True,
              check: bool = False) -> Optimized:
-    """Run the passes over ``graph`` and plan its memory.
+    """Run the passes over ``graph``.
 
     Parameters
     ----------
@@ -85,7 +83,7 @@ def optimize(graph: Graph, *, passes: Sequence[str] | None = None, fuse: bool = 
                 raise type(exc)(f"after pass {name!r}: {exc}") from None
         graph = new
         stages.append(Stage(name, graph, dt))
-    return Optimized(graph, tuple(stages), plan_memory(graph))
+    return Optimized(graph, tuple(stages))
 
 
 class Built(NamedTuple):

@@ -3,33 +3,40 @@
 One box per equation of the optimised program (the one ``tg.compile`` runs for these
 arguments), in program order; a fused group of elementwise equations is a shaded
 cluster with its body inside. Each box says what it computes, which values die after
-it (``free``) and whose dead buffer it writes into (``into``), exactly as the generated
-code does. Values *saved* for later — kept alive while other equations run, like the
-forward activations a backward pass reads — are drawn with thick orange edges.
-Values are numbered locally (``%0`` is the first input), so pictures are reproducible.
+it (``free``) and whose dead buffer it writes into (``into``): the memory plan the
+generated code follows. Values *saved* for later — kept alive while other equations
+run, like the forward activations a backward pass reads — are drawn with thick orange
+edges. Values are numbered locally (``%0`` is the first input), so pictures are
+reproducible.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .viz import Diagram, digraph, type_str
+from ._dot import Diagram, digraph, type_str
 
 _SAVED = 'color="#e8590c", penwidth=2'
 
 
 def draw_program(compiled_fn: Any, *args: Any, **kwargs: Any) -> Diagram:
     """See :func:`tapegrad.viz.program`."""
-    from tapegrad.compiler.buffers import choose_buffers, last_uses
+    from tapegrad.backend import NUMPY, backend_of
+    from tapegrad.compiler.backends import lowering_for
+    from tapegrad.compiler.codegen import prepared
     from tapegrad.compiler.export import _argument_names
-    from tapegrad.compiler.ir import FusedKernel, Lit
-    from tapegrad.compiler.numpy_lowering import NumpyLowering
+    from tapegrad.compiler.ir import FusedKernel
     from tapegrad.compiler.pipeline import build
 
     built = build(compiled_fn.fn, args, kwargs, static_argnums=compiled_fn.static_argnums,
                   options=compiled_fn.options)
-    low, opt = built.lowered, built.optimized
-    g, plan = opt.graph, opt.plan
+    low, opt, tr = built.lowered, built.optimized, built.trace
+    # The lowering tg.compile picks for these arguments, and the plan its code follows.
+    be = backend_of(tr.inputs[0].data) if tr.inputs else NUMPY
+    lowering = lowering_for(be, numexpr=compiled_fn.options.get("numexpr", "auto"),
+                            device=getattr(tr.inputs[0].data, "device", None)
+                            if tr.inputs else None)
+    g, plan = prepared(opt.graph, lowering)
     n_results = low.n_results
 
     num: dict = {}  # Var -> local number
@@ -42,19 +49,8 @@ def draw_program(compiled_fn: Any, *args: Any, **kwargs: Any) -> Diagram:
     for v in g.inputs:
         name(v)
 
-    # When each value dies and which buffer each equation reuses, as codegen decides.
-    chosen = choose_buffers(g, plan, NumpyLowering(numexpr_mode=False))
-    last = last_uses(g)
-    for i, b in chosen.items():
-        last[b] = max(last.get(b, -1), i)
-    proposed = {v: i for i, vs in enumerate(plan.frees if plan is not None else ())
-                for v in vs}
-    outputs = {a for a in g.outputs if not isinstance(a, Lit)}
-    dies: dict[int, list] = {}
-    for i, e in enumerate(g.eqns):
-        for v in e.outputs:
-            if v not in outputs:
-                dies.setdefault(max(last.get(v, i), proposed.get(v, -1)), []).append(v)
+    chosen = {**plan.reuse, **plan.inplace}
+    dies = {i: list(vs) for i, vs in enumerate(plan.frees) if vs}
 
     arg_names = {k: v for k, v in _argument_names(compiled_fn, g, args, set()).items()}
     nodes, edges, clusters = [], [], {}

@@ -10,14 +10,25 @@ lowering turns that IR into code for one library:
     cupy.py         CuPy: fused elementwise groups become ``cupy.ElementwiseKernel``s,
                     sums of a fused group one ``cupy.ReductionKernel``.
 
-:func:`lowering_for_namespace` picks one for a :class:`tapegrad.backend.Backend`.
+:func:`lowering_for` picks one for a :class:`tapegrad.backend.Backend` (NumPy's own,
+``compiler/numpy_lowering.py``, for NumPy arrays).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..numpy_lowering import NumpyLowering
 from .array_api import ArrayAPILowering
+
+
+def lowering_for(backend: Any, **options: Any) -> Any:
+    """The lowering for a :class:`~tapegrad.backend.Backend`: NumPy's own (``numexpr``:
+    ``"auto"``, True or False), else :func:`lowering_for_namespace`."""
+    if backend.name == "numpy":
+        return NumpyLowering(options.get("numexpr", "auto"))
+    return lowering_for_namespace(backend, **{k: v for k, v in options.items()
+                                              if k != "numexpr"})
 
 
 def lowering_for_namespace(backend: Any, device: Any = None, **options: Any) -> Any:
@@ -29,4 +40,4 @@ def lowering_for_namespace(backend: Any, device: Any = None, **options: Any) -> 
     return ArrayAPILowering(backend.xp, device)
 
 
-__all__ = ["ArrayAPILowering", "lowering_for_namespace"]
+__all__ = ["ArrayAPILowering", "lowering_for", "lowering_for_namespace"]

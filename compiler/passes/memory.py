@@ -1,6 +1,10 @@
-"""Memory planning: liveness, frees at last use, buffer reuse through ``out=``.
+"""The memory plan: which names are deleted where, which results go into which buffer.
 
-The plan is an analysis, not a rewrite: code generation reads it.
+:func:`plan_memory` is the one place these are decided; code generation emits exactly
+what the plan says and :func:`~tapegrad.compiler.lint.check_plan` checks it. What an
+equation can do (allocate, return a view, write into ``out=``) comes from
+:class:`~tapegrad.compiler.buffers.MemoryFacts`: the lowering's own answers when one is
+given, the primitives' declarations otherwise.
 
 - ``frees[i]``: names deleted right after equation ``i``. A value is deleted after its
   last reader (or right after it is made, if nothing reads it). Graph inputs and outputs
@@ -8,18 +12,17 @@ The plan is an analysis, not a rewrite: code generation reads it.
   after that equation instead (its memory lives on under the new name).
 - ``reuse[i] = d``: equation ``i`` writes its single output into ``d``'s buffer with
   ``out=d``. ``d`` is dead (no reader of ``d`` or of any view of its memory remains),
-  has the output's shape and dtype, and was made by an equation that allocates a fresh
-  array. Only primitives that take ``out=`` qualify: a NumPy ufunc (``xp_name``),
-  ``matmul``, and fused kernels. A buffer is held for reuse only while that does not
-  raise the peak above what freeing alone gives.
-- ``inplace[i] = x``: equation ``i`` (an elementwise ufunc) overwrites its input ``x``,
-  whose last reader it is; no other input of ``i`` may share ``x``'s memory.
+  has the output's shape and dtype, and was made by a fresh equation; equation ``i``
+  takes ``out=`` and its result is fresh. A buffer is held for reuse only while that
+  does not raise the peak above what freeing alone gives; of those, the most recently
+  dead is taken.
+- ``inplace[i] = x``: equation ``i`` (an elementwise primitive taking ``out=``)
+  overwrites its input ``x``, whose last reader it is; no other input of ``i`` may share
+  ``x``'s memory.
 
-Views matter: primitives declared ``aliasing="view"`` (``reshape``, ``transpose``,
-``broadcast_to``, ``getitem``, ``sum_to``, ``identity``) may return a view of their
-input, so a buffer is dead only when every view of it is dead, and a view (or a graph
-input, or a literal) is never written into. Primitives declared ``"fresh"`` (and NumPy
-ufuncs) allocate; any other may alias its inputs.
+Views matter: a value that is not fresh may point into its inputs' memory, so a buffer
+is dead only when every value that may point into it is dead, and such a value (or a
+graph input, or a literal) is never written into.
 """
 
 from __future__ import annotations
@@ -29,58 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from tapegrad.primitive import registry
-
-from ..ir import Eqn, FusedKernel, Graph, MemoryPlan, Var
+from ..buffers import MemoryFacts, storages
+from ..ir import Eqn, Graph, MemoryPlan, Var, numpy_dtype
 
 _NEVER = math.inf
-
-
-def _ufunc(prim: Any) -> bool:
-    name = getattr(prim, "xp_name", None)
-    return (registry.get(getattr(prim, "name", None)) is prim and name is not None
-            and isinstance(getattr(np, name, None), np.ufunc))
-
-
-def allocates(e: Eqn) -> bool:
-    """Whether the equation's outputs are new arrays that share no memory (the
-    primitive's ``aliasing`` is ``"fresh"``; a fused kernel's outputs are made by such
-    equations of its body)."""
-    if isinstance(e.prim, FusedKernel):
-        made = {o for b in e.prim.body.eqns if allocates(b) for o in b.outputs}
-        return all(o in made for o in e.prim.body.outputs)
-    return getattr(e.prim, "aliasing", None) == "fresh"
-
-
-def takes_out(e: Eqn) -> bool:
-    """Whether the equation can write its single output into a given buffer."""
-    return len(e.outputs) == 1 and (isinstance(e.prim, FusedKernel) or _ufunc(e.prim))
-
-
-def _is_view(e: Eqn) -> bool:
-    return getattr(e.prim, "aliasing", None) == "view"
-
-
-def _storages(graph: Graph) -> tuple[dict, set]:
-    """``{value: buffers it may point into}`` (a buffer is named by the value that made
-    it) and the set of buffers that may be written into (fresh, not an input)."""
-    store: dict[Var, frozenset] = {v: frozenset() for v in graph.inputs}
-    owned: set[Var] = set()
-    for e in graph.eqns:
-        ins = frozenset().union(*(store.get(a, frozenset()) for a in e.inputs
-                                  if isinstance(a, Var)))
-        for o in e.outputs:
-            if allocates(e):
-                store[o] = frozenset({o})
-                owned.add(o)
-            elif _is_view(e):
-                a = e.inputs[0]
-                store[o] = store.get(a, frozenset()) if isinstance(a, Var) else frozenset()
-            else:  # unknown: may be a view of any input; never written into
-                store[o] = frozenset({o}) | ins
-    for v in graph.inputs:
-        store[v] = frozenset()
-    return store, owned
 
 
 def _last_uses(graph: Graph) -> dict:
@@ -97,27 +52,39 @@ def _last_uses(graph: Graph) -> dict:
     return last
 
 
-def _simulate(graph: Graph, frees: tuple | None, reuse: dict, inplace: dict) -> list[int]:
+class _Bytes(dict):
+    """``{value: bytes}``, computed once per value."""
+
+    def __missing__(self, v: Var) -> int:
+        n = self[v] = math.prod(v.shape) * numpy_dtype(v.dtype).itemsize
+        return n
+
+
+def _simulate(graph: Graph, facts: MemoryFacts, frees: tuple | None, writes: dict,
+              nbytes: dict | None = None) -> list[int]:
     """Bytes of live intermediate buffers during each equation (outputs made, before
-    the frees after it). Views own nothing; graph inputs are not counted."""
+    the frees after it). ``writes`` is ``{eqn index: buffer written into}``. Views own
+    nothing; graph inputs are not counted."""
+    nbytes = _Bytes() if nbytes is None else nbytes
     owner: dict[Var, int] = {}  # name -> buffer id
     size: dict[int, int] = {}
     refs: dict[int, int] = {}
     live = 0
     profile = []
     for i, e in enumerate(graph.eqns):
+        view = facts.view(e)
         for o in e.outputs:
-            target = reuse.get(i, inplace.get(i))
+            target = writes.get(i)
             if target is not None:
                 buf = owner[target]
-            elif _is_view(e) and e.inputs[0] in owner:
+            elif view and e.inputs[0] in owner:
                 buf = owner[e.inputs[0]]
-            elif _is_view(e):
+            elif view:
                 buf = None  # a view of an input or a literal
             else:
                 buf = id(o)
-                size[buf], refs[buf] = o.nbytes, 0
-                live += o.nbytes
+                size[buf], refs[buf] = nbytes[o], 0
+                live += size[buf]
             if buf is not None:
                 owner[o] = buf
                 refs[buf] += 1
@@ -131,18 +98,32 @@ def _simulate(graph: Graph, frees: tuple | None, reuse: dict, inplace: dict) -> 
     return profile
 
 
-def unplanned_peak_bytes(graph: Graph) -> int:
+def unplanned_peak_bytes(graph: Graph, lowering: Any = None) -> int:
     """Peak bytes when every intermediate value lives until the end (nothing freed)."""
-    return max(_simulate(graph, None, {}, {}), default=0)
+    return max(_simulate(graph, MemoryFacts(lowering), None, {}), default=0)
 
 
-def plan_memory(graph: Graph) -> MemoryPlan:
+def keep_all(graph: Graph, lowering: Any = None) -> MemoryPlan:
+    """The plan that frees nothing and writes into no buffer (every value stays named,
+    for programs that return their ``locals()``)."""
+    return MemoryPlan(frees=((),) * len(graph.eqns), reuse={}, inplace={},
+                      peak_bytes=unplanned_peak_bytes(graph, lowering), lowering=lowering)
+
+
+def plan_memory(graph: Graph, lowering: Any = None, *, into_out: bool = False
+                ) -> MemoryPlan:
     """Plan frees, buffer reuse and in-place updates for a graph's equations.
 
     Parameters
     ----------
     graph : Graph
-        The program (usually after fusion).
+        The program (usually after fusion, and after the lowering's ``prepare``).
+    lowering : object, optional
+        What the generated code can do (``fresh(eqn)``, ``supports_out(eqn)``); None
+        plans from the primitives' declared facts (see :mod:`..buffers`).
+    into_out : bool
+        The last equation writes into a buffer its caller passes (a fused helper's
+        ``out``): no buffer is chosen for it.
 
     Returns
     -------
@@ -151,9 +132,10 @@ def plan_memory(graph: Graph) -> MemoryPlan:
         docstring for exactly what each promises. Compare ``peak_bytes`` with
         :func:`unplanned_peak_bytes` to see what planning saves.
     """
+    facts = MemoryFacts(lowering)
     eqns = graph.eqns
     last = _last_uses(graph)
-    store, owned = _storages(graph)
+    store, owned = storages(graph, facts)
     death: dict[Var, float] = {}  # buffer -> last equation any view of it is read
     for v, bufs in store.items():
         for b in bufs:
@@ -162,8 +144,9 @@ def plan_memory(graph: Graph) -> MemoryPlan:
 
     free_at: dict[Var, int] = {v: int(last[v]) for v in last
                                if v not in protected and last[v] != _NEVER}
-    frees = _frees(len(eqns), free_at)
-    profile = _simulate(graph, frees, {}, {})
+    frees = _frees(graph, free_at)
+    nbytes = _Bytes()
+    profile = _simulate(graph, facts, frees, {}, nbytes)
     target_peak = max(profile, default=0)
 
     reuse: dict[int, Var] = {}
@@ -173,38 +156,45 @@ def plan_memory(graph: Graph) -> MemoryPlan:
     for b in owned:
         if death.get(b, _NEVER) != _NEVER and b.shape != () and b not in protected:
             dying.setdefault(int(death[b]), []).append(b)
+    last_eqn = len(eqns) - 1 if into_out else -1
     for i, e in enumerate(eqns):
         o = e.outputs[0] if e.outputs else None
-        if o is not None and o in owned and takes_out(e) and o.shape != ():
+        if o is not None and o in owned and i != last_eqn and facts.takes_out(e):
             key = (tuple(o.shape), np.dtype(o.dtype))
-            x = _inplace_candidate(e, i, o, store, owned, death, protected)
+            x = _inplace_candidate(e, i, o, facts, store, owned, death, protected)
             if x is not None:
                 inplace[i] = x
-                profile[i] -= o.nbytes
+                profile[i] -= nbytes[o]
                 dying[i].remove(x)
             else:
-                d = _take(pool.get(key, []), i, o.nbytes, death, profile, target_peak)
+                d = _take(pool.get(key, []), i, nbytes[o], death, profile, target_peak)
                 if d is not None:
                     reuse[i] = d
                     free_at[d] = i
         for b in dying.get(i, ()):
             pool.setdefault((tuple(b.shape), np.dtype(b.dtype)), []).append(b)
-    frees = _frees(len(eqns), free_at)
-    peak = max(_simulate(graph, frees, reuse, inplace), default=0)
-    return MemoryPlan(frees=frees, reuse=reuse, inplace=inplace, peak_bytes=int(peak))
+    frees = _frees(graph, free_at)
+    peak = max(_simulate(graph, facts, frees, {**reuse, **inplace}, nbytes), default=0)
+    return MemoryPlan(frees=frees, reuse=reuse, inplace=inplace, peak_bytes=int(peak),
+                      lowering=lowering)
 
 
-def _frees(n: int, free_at: dict) -> tuple:
-    out: list[list] = [[] for _ in range(n)]
-    for v, i in sorted(free_at.items(), key=lambda kv: kv[0].id):
-        out[i].append(v)
+def _frees(graph: Graph, free_at: dict) -> tuple:
+    """``free_at`` (``{value: eqn index}``) as ``frees``: per equation, in the order
+    the values were defined."""
+    out: list[list] = [[] for _ in graph.eqns]
+    for e in graph.eqns:
+        for v in e.outputs:
+            at = free_at.get(v)
+            if at is not None:
+                out[at].append(v)
     return tuple(tuple(f) for f in out)
 
 
-def _inplace_candidate(e: Eqn, i: int, o: Var, store, owned, death, protected):
-    """An input that ``e`` may overwrite: an elementwise ufunc's input of the output's
-    shape and dtype, whose buffer dies here and is not shared with another input."""
-    if isinstance(e.prim, FusedKernel) or not e.prim.elementwise:
+def _inplace_candidate(e: Eqn, i: int, o: Var, facts, store, owned, death, protected):
+    """An input that ``e`` may overwrite: an input of the output's shape and dtype that
+    owns its buffer, which dies here and is not shared with another input."""
+    if not facts.in_place(e):
         return None
     for x in e.inputs:
         if not (isinstance(x, Var) and x in owned and x not in protected

@@ -8,12 +8,14 @@ import traceback
 import numpy as np
 import pytest
 from _models import data
-from tapegrad.compiler.buffers import choose_buffers
-from tapegrad.compiler.codegen import generate, lowering_for
+from tapegrad.compiler.backends import lowering_for
+from tapegrad.compiler.codegen import generate
 from tapegrad.compiler.interpreter import eval_graph
 from tapegrad.compiler.ir import Eqn, FusedKernel, Graph, Lit, Var
+from tapegrad.compiler.lint import plan_problems
 from tapegrad.compiler.lower import lower
 from tapegrad.compiler.numpy_lowering import NumpyLowering
+from tapegrad.compiler.passes.memory import plan_memory
 from tapegrad.compiler.pipeline import optimize
 from tapegrad.compiler.trace import trace
 
@@ -34,8 +36,11 @@ def _optimized(name, **kw):
 def test_program_equals_interpreter(name, numexpr):
     opt, args = _optimized(name)
     want = eval_graph(opt.graph, args)
-    for plan in (opt.plan, None):
-        prog = generate(opt.graph, NumpyLowering(numexpr), plan=plan)
+    low = NumpyLowering(numexpr)
+    # A plan from the primitives' declared facts is replaced by one for the lowering.
+    for plan in (plan_memory(opt.graph), plan_memory(opt.graph, low), None):
+        prog = generate(opt.graph, low, plan=plan, check=True)
+        assert prog.plan.lowering is low and not plan_problems(prog.graph, prog.plan)
         got = prog.fn(*args)
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
@@ -86,7 +91,8 @@ def test_views_are_not_reused_while_alive():
             Eqn(P["multiply"], (t, Lit(2.0)), {}, (c,)))
     g = Graph((x,), eqns, (c, b))
     low = lowering_for(NUMPY)
-    assert choose_buffers(g, None, low) == {}
+    plan = plan_memory(g, low)
+    assert plan.reuse == {} and plan.inplace == {}
     xv = np.arange(6.0).reshape(2, 3)
     for got, want in zip(generate(g, low).fn(xv), eval_graph(g, [xv])):
         np.testing.assert_allclose(got, want)

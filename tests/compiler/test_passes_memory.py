@@ -1,17 +1,20 @@
 """Memory planning: frees, reuse through out=, in-place updates, views, peak bytes.
 
-Every plan is also executed the way generated code runs it (``run_with_plan``: real
-``out=`` writes, freed names deleted) and compared with the interpreter.
+Every plan is also checked by ``check_plan`` and executed the way generated code runs it
+(``run_with_plan``: real ``out=`` writes, freed names deleted) and compared with the
+interpreter.
 """
 
 import numpy as np
 from tapegrad.compiler.interpreter import eval_graph
+from tapegrad.compiler.lint import check_plan
 from tapegrad.compiler.passes import fuse_elementwise, plan_memory, unplanned_peak_bytes
 from test_passes_support import Builder, random_args, run_with_plan
 
 
 def _run_plan(graph):
     plan = plan_memory(graph)
+    check_plan(graph, plan)
     args = random_args(graph)
     for got, want in zip(run_with_plan(graph, plan, args), eval_graph(graph, args)):
         np.testing.assert_array_equal(got, want)
