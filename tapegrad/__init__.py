@@ -23,9 +23,11 @@ if _typing.TYPE_CHECKING:
 # (_inplace), NumPy's protocols (_numpy_protocol); and the tg.fft / tg.linalg / tg.nn /
 # tg.optim namespaces.
 from . import _inplace, _methods, _numpy_protocol, fft, linalg, nn, optim, viz  # noqa: F401
+from . import tape as _tape_module
 from ._array_api import __array_namespace_info__, from_dlpack  # noqa: F401
 from ._config import get_default_dtype, set_default_dtype
 from ._state import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._version import __version__
 from .anomaly import detect_anomaly, set_detect_anomaly
 from .checkpoint import checkpoint
 from .custom import custom_vjp
@@ -47,8 +49,6 @@ from .pytree import (
 from .tape import Tape, tape
 from .tensor import ConversionError, Tensor, tensor
 from .transforms import grad, jvp, value_and_grad, vjp
-
-__version__ = "0.1.0"
 
 
 def compile(fn: Callable | None = None, *, static_argnums: int | Sequence[int] = (),  # noqa: A001
@@ -94,6 +94,44 @@ def compile(fn: Callable | None = None, *, static_argnums: int | Sequence[int] =
         return lambda f: _compile(f, static_argnums=static_argnums, verify=verify, **options)
     return _compile(fn, static_argnums=static_argnums, verify=verify, **options)
 
+
+def _compiler_from_checkout() -> None:
+    # An install maps the top-level compiler/ folder to tapegrad.compiler. Run straight
+    # from a source checkout (``python -m tapegrad`` in the repository root, where the
+    # checkout's tapegrad/ shadows the installed one), a finder maps exactly that name
+    # to the checkout's compiler/ -- and nothing else, so no second copy of any module.
+    import importlib.abc
+    import importlib.util
+    import os
+    import sys
+
+    if importlib.util.find_spec(f"{__name__}.compiler") is not None:
+        return
+    folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "compiler")
+    if not os.path.isfile(os.path.join(folder, "ir.py")):
+        return
+
+    class _CheckoutCompiler(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name != f"{__name__}.compiler":
+                return None
+            return importlib.util.spec_from_file_location(
+                name, os.path.join(folder, "__init__.py"), submodule_search_locations=[folder])
+
+    sys.meta_path.append(_CheckoutCompiler())
+
+
+_compiler_from_checkout()
+
+
+def _compile_tape(*args: Any, **kwargs: Any) -> Any:
+    from .compiler.api import compile_tape  # the compiler is imported on first use
+
+    return compile_tape(*args, **kwargs)
+
+
+_tape_module.compiler["compile_tape"] = _compile_tape
 
 __array_api_version__ = _numpy_protocol.__array_api_version__
 

@@ -67,23 +67,6 @@ def hook_result(hook: Callable, new: Any, g) -> Any:
     return new
 
 
-def assigned_grad(t, value: Any):
-    """Validate ``t.grad = value`` as PyTorch does: a tensor of ``t``'s shape and dtype."""
-    from .tensor import Tensor
-
-    if value is None:
-        return None
-    if not isinstance(value, Tensor):
-        value = Tensor(value)
-    if value.shape != t.shape:
-        raise RuntimeError(f"grad: assigned gradient has shape {value.shape}, "
-                           f"expected the tensor's shape {t.shape}")
-    if value.data.dtype != t.data.dtype:
-        raise RuntimeError(f"grad: assigned gradient has dtype {value.data.dtype}, "
-                           f"expected the tensor's dtype {t.data.dtype}")
-    return value
-
-
 def seed_dtype(g, y, what: str):
     """A backward seed ``g`` for output ``y``: cast to ``y``'s dtype; complex for a real
     output is an error (PyTorch and JAX raise: the imaginary part would be dropped)."""

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _inplace
+from . import tensor as _tensor
 from ._checks import broadcast_reducible, hook_result, seed_dtype
 from ._inplace import resolve_args
 from ._state import _STATE, reset_state, set_state
@@ -396,3 +397,5 @@ def _check_finite(node, results) -> None:
 from .primitives import astype as _astype  # noqa: E402  (cycle)
 from .primitives import real as _real  # noqa: E402
 from .primitives import sum_to as _sum_to  # noqa: E402
+
+_tensor._engine["backward"] = backward  # Tensor.backward calls the driver through this

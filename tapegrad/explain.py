@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from . import _cuts as _exact
+from . import primitive as _primitive
+from . import tensor as _tensor
 from .backend import is_floating
 from .tensor import Tensor, _make
 
@@ -376,3 +378,6 @@ def _last_cut_of(x):
                 return (*_describe_cut(cut, None if out is None else out.shape),
                         _site(cut.site))
     return None
+
+_tensor._observers["detach"] = note_detach  # Tensor.detach reports cut paths here
+_primitive.observe_cuts(note_cut, note_derived)  # bind reports cut paths here

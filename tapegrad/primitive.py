@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from ._cuts import _live as _cut_values  # ids of the live tensors whose path was cut
 from ._state import _STATE
 from .backend import NUMPY, _by_type, backend_of
 from .node import Node
+from .tensor import Tensor, _make
 
 registry: dict[str, Primitive] = {}
 _UNKNOWN = object()
@@ -223,13 +225,13 @@ class Primitive:
                 return _make(out, node, 0, rg)
             if st.grad_enabled or st.no_grad_site is not None:
                 # A gradient path ends here (user no_grad, or no VJP): noted for explain_grad.
-                return note_cut(self, args, out, st.no_grad_site)
+                return _note_cut(self, args, out, st.no_grad_site)
         elif _cut_values and _has_cut_argument(args):
             # Computed by user code from a cut value: as stale as it for a replayed tape
             # (explain.py). Not inside a backward sweep (recording off, no user no_grad).
             st = _STATE.get()
             if st.grad_enabled or st.no_grad_site is not None:
-                return note_derived(self, args, out)
+                return _note_derived(self, args, out)
         if self.multiple_results:
             return tuple(_make(o, None, 0, False) for o in out)
         return _make(out, None, 0, False)
@@ -265,6 +267,26 @@ def _user_site() -> str:
     if f is None:
         return "<unknown>"
     return f"{f.f_code.co_filename}:{f.f_lineno}"
+
+
+def _untracked(prim: Primitive, args: tuple, out: Any, site: Any = None) -> Any:
+    """``out`` as tensors without records (what a cut gives, before anyone notes it)."""
+    if prim.multiple_results:
+        return tuple(_make(o, None, 0, False) for o in out)
+    return _make(out, None, 0, False)
+
+
+# Where a gradient path ends (no_grad, no VJP) and values computed from such ends:
+# tapegrad.explain registers its notes here (observe_cuts), for explain_grad and for
+# tape.compile's refusal of stale values; bind imports nothing from it.
+_note_cut: Callable = _untracked
+_note_derived: Callable = _untracked
+
+
+def observe_cuts(note_cut: Callable, note_derived: Callable) -> None:
+    """Register the functions ``bind`` calls for results whose gradient path was cut."""
+    global _note_cut, _note_derived
+    _note_cut, _note_derived = note_cut, note_derived
 
 
 def _has_cut_argument(args: tuple) -> bool:
@@ -324,6 +346,3 @@ def scalar_variant(args: tuple) -> int:
     return 0
 
 
-from ._cuts import _live as _cut_values  # noqa: E402  (ids of live cut tensors)
-from .explain import note_cut, note_derived  # noqa: E402
-from .tensor import Tensor, _make  # noqa: E402  (tensor.py imports nothing from here)

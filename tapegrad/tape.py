@@ -11,10 +11,18 @@ import warnings
 from typing import Any
 
 from . import _checks
+from ._printing import format_records
 from ._state import _STATE, reset_state, set_state
 from .backend import is_floating
+from .backward import backward
+from .primitive import _user_site
+from .primitives import reshape, stack, zeros, zeros_like
 from .pytree import tree_flatten, tree_unflatten
 from .tensor import Tensor
+
+#: ``"compile_tape"``: registered by the package (``tapegrad/__init__.py``), which sits
+#: above the compiler; the engine does not import it.
+compiler: dict[str, Any] = {}
 
 
 class Tape:
@@ -37,6 +45,10 @@ class Tape:
         self.reads: list[str] = []  # where Python read tensor values while recording
 
     # -- context manager ----------------------------------------------------------
+    def on_read(self) -> None:
+        """Python read a tensor's value while this tape recorded (see :meth:`compile`)."""
+        self.reads.append(_user_site())
+
     def __enter__(self) -> Tape:
         st = _STATE.get()
         self._token = set_state(tapes=st.tapes + (self,))
@@ -102,8 +114,6 @@ class Tape:
             the gradient computation itself is recorded on it (nested tapes give
             second derivatives).
         """
-        from .backward import backward
-
         if unconnected not in ("none", "zero"):
             raise ValueError(f"tape.gradient: unconnected must be 'none' or 'zero', "
                              f"got {unconnected!r}")
@@ -139,12 +149,91 @@ class Tape:
             for t in off:
                 t._rg = False
         if unconnected == "zero":
-            from .primitives import zeros_like
-
             grads = [zeros_like(s) if g is None else g for s, g in zip(srcs, grads)]
         if not self.persistent:
             self._release()
         return tree_unflatten(treedef, list(grads))
+
+    def jacobian(self, target: Tensor, sources: Any, unconnected: str = "none"):
+        """Jacobian of ``target`` with respect to ``sources``, as TensorFlow's
+        ``GradientTape.jacobian``.
+
+        One backward sweep per element of ``target`` (the functional
+        :func:`tapegrad.jacobian` / :func:`tapegrad.jacfwd` are the faster choice when
+        the function can be called again).
+
+        Parameters
+        ----------
+        target : Tensor
+            Any shape.
+        sources : Tensor, or a list, tuple or dict of tensors (nested)
+            Where to take derivatives; the result has the same structure.
+        unconnected : {"none", "zero"}
+            What a source with no path to ``target`` gets.
+
+        Returns
+        -------
+        Tensor, or the structure of ``sources``
+            For each source, shape ``target.shape + source.shape``.
+
+        Examples
+        --------
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> with tg.tape() as t:
+        ...     y = x * x
+        >>> t.jacobian(y, x)
+        tensor([[2., 0.],
+                [0., 4.]])
+        """
+        if unconnected not in ("none", "zero"):
+            raise ValueError(f"tape.jacobian: unconnected must be 'none' or 'zero', "
+                             f"got {unconnected!r}")
+        if self._used and not self.persistent:
+            raise RuntimeError(
+                "tape.jacobian: a non-persistent tape can only compute one gradient or "
+                "Jacobian; its records were released. Use tg.tape(persistent=True) for "
+                "several calls.")
+        if not isinstance(target, Tensor):
+            raise TypeError(f"tape.jacobian: the target must be a tensor, got "
+                            f"{type(target).__name__}")
+        srcs, treedef = tree_flatten(sources)
+        for s in srcs:
+            if not isinstance(s, Tensor):
+                raise TypeError(f"tape.jacobian: sources must be a tensor or a list, tuple "
+                                f"or dict of tensors, got {type(s).__name__}")
+        self._used = True
+        outer = [tp for tp in _STATE.get().tapes if tp is not self]
+        create_graph = bool(outer) and _STATE.get().grad_enabled
+        off = [t for t in self._restore if not t._rg and t._node is None]
+        for t in off:
+            t._rg = True
+        n = target.size
+        rows: list[list] = [[] for _ in srcs]
+        try:
+            if target.requires_grad:
+                flat = zeros_like(target).data.reshape(-1)  # the target's backend
+                for i in range(n):
+                    seed = flat.copy()
+                    seed[i] = 1
+                    grads = backward([target], [seed.reshape(target.shape)], sources=srcs,
+                                     retain_graph=True, create_graph=create_graph)
+                    for k, g in enumerate(grads):
+                        rows[k].append(g)
+        finally:
+            for t in off:
+                t._rg = False
+        out = []
+        for s, r in zip(srcs, rows):
+            shape = tuple(target.shape) + tuple(s.shape)
+            if not r or all(g is None for g in r):
+                out.append(None if unconnected == "none" else zeros(shape, dtype=s.dtype))
+                continue
+            r = [zeros_like(s) if g is None else g for g in r]
+            out.append(reshape(stack(r), shape))
+        if not self.persistent:
+            self._release()
+        return tree_unflatten(treedef, out)
 
     def _release(self) -> None:
         for t in self._restore:
@@ -161,8 +250,6 @@ class Tape:
         return iter(self._records)
 
     def __str__(self) -> str:
-        from ._printing import format_records
-
         return format_records(self._records)
 
     def __repr__(self) -> str:
@@ -187,18 +274,10 @@ class Tape:
                 "recorded operations, so a branch or an index chosen from those values "
                 "stays as recorded. Compile the function with tg.compile(fn) instead: it "
                 "checks such values on every call", stacklevel=2)
-        from .compiler.api import compile_tape
-
-        return compile_tape(self, sources, target, **options)
-
-
-def note_read(tapes: tuple) -> None:
-    """Python read a tensor's value while ``tapes`` recorded (see :meth:`Tape.compile`)."""
-    from .primitive import _user_site
-
-    site = _user_site()
-    for t in tapes:
-        t.reads.append(site)
+        if "compile_tape" not in compiler:
+            raise RuntimeError("tape.compile: no compiler is registered; import tapegrad "
+                               "(the package registers tapegrad.compiler)")
+        return compiler["compile_tape"](self, sources, target, **options)
 
 
 def tape(persistent: bool = False) -> Tape:

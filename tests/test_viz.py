@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import viz
+from tapegrad import _dot, viz
 
 needs_dot = pytest.mark.skipif(not viz.dot_available(), reason="Graphviz `dot` not installed")
 
@@ -125,7 +125,7 @@ def test_dot_file_needs_no_graphviz(tmp_path):
 
 
 def test_missing_dot_is_a_clear_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(viz.shutil, "which", lambda name: None)
+    monkeypatch.setattr(_dot.shutil, "which", lambda name: None)  # what Diagram calls
     d = tg.viz.graph(_seed()[-1])
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
         d.render(tmp_path / "g.svg")
