@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import tempfile
 import warnings
+from pathlib import Path
+
+#: Where the tour writes its two pictures (a temporary folder, not the working directory).
+TOUR_DIR = Path(tempfile.gettempdir()) / "tapegrad-tour"
 
 
 def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
+
+
+def _picture_path(stem: str) -> Path:
+    """``TOUR_DIR/stem.svg`` when Graphviz's ``dot`` can render it, else ``stem.dot``."""
+    from .viz import dot_available
+
+    TOUR_DIR.mkdir(parents=True, exist_ok=True)
+    return TOUR_DIR / f"{stem}.{'svg' if dot_available() else 'dot'}"
+
+
+def _write_picture(diagram, stem: str, call: str) -> None:
+    """Render ``diagram`` where the printed call says, and say what was written."""
+    path = _picture_path(stem)
+    print(f">>> {call}.render({str(path)!r})")
+    written = diagram.render(path)
+    kind = "an SVG picture" if path.suffix == ".svg" else (
+        "DOT text; with Graphviz's dot installed it is an SVG")
+    print(f"wrote {written} ({written.stat().st_size} bytes: {kind})")
 
 
 def tutorial_example() -> None:
@@ -26,8 +49,8 @@ def tutorial_example() -> None:
     print(">>> x7.requires_grad\n" + repr(x7.requires_grad))
     print(">>> the recorded tape (a Wengert list)")
     print(t)
-    print(">>> tg.viz.graph(x7).render(path)   # the figure of docs/tutorial.md")
-    print("wrote", tg.viz._save_for_tour(tg.viz.graph(x7), "seed_graph"))
+    print("# the figure of docs/tutorial.md:")
+    _write_picture(tg.viz.graph(x7), "seed_graph", "tg.viz.graph(x7)")
     x7.backward()
     print(">>> x7.backward(); x1.grad, x2.grad")
     print(x1.grad, x2.grad)
@@ -84,8 +107,9 @@ def compiled_example() -> None:
     print(fast.graph)
     print(">>> print(fast.source)   # the generated Python")
     print(fast.source)
-    print(">>> tg.viz.program(fast, w, x, y).render(path)   # fused groups, saved values, frees")
-    print("wrote", tg.viz._save_for_tour(tg.viz.program(fast, w, x, y), "compiled_program"))
+    print("# the program as a picture: fused groups, saved values, frees:")
+    _write_picture(tg.viz.program(fast, w, x, y), "compiled_program",
+                   "tg.viz.program(fast, w, x, y)")
     st = fast.stats()
     print(">>> fast.stats()")
     print("equations per stage: " + " -> ".join(
@@ -110,7 +134,24 @@ def compiled_example() -> None:
           f"({t_eager / t_fast:.1f}x faster)")
 
 
+def where_next() -> None:
+    """Point to the documentation."""
+    _section("4. Where next")
+    print(f"The pictures are in {TOUR_DIR}.")
+    print("The documentation (every example in it runs as written):")
+    for page, what in (
+            ("docs/index.md", "start here"),
+            ("docs/tutorial.md", "section 1, step by step"),
+            ("docs/compiler.md", "section 2: what tg.compile did, pass by pass"),
+            ("docs/training.md", "an MLP trained with tg.nn and tg.optim, eager and compiled"),
+            ("docs/api.md", "the API reference")):
+        print(f"  {page:<20} {what}")
+    print("Browse it as a site from a checkout: python -m pip install -e \".[test]\" && "
+          "python -m mkdocs serve")
+
+
 def tour() -> None:
     """Run every section of the tour."""
     tutorial_example()
     compiled_example()
+    where_next()
