@@ -24,6 +24,9 @@ from ._checks import broadcast_reducible, hook_result, seed_dtype
 from ._inplace import resolve_args
 from ._state import _STATE, reset_state, set_state
 from .backend import backend_of, dtype_kind
+from .primitives import astype as _astype
+from .primitives import real as _real
+from .primitives import sum_to as _sum_to
 from .tensor import Tensor, _make, tensor
 
 _FREED = (
@@ -393,9 +396,5 @@ def _check_finite(node, results) -> None:
                 f"argument {k}"
             )
 
-
-from .primitives import astype as _astype  # noqa: E402  (cycle)
-from .primitives import real as _real  # noqa: E402
-from .primitives import sum_to as _sum_to  # noqa: E402
 
 _tensor._engine["backward"] = backward  # Tensor.backward calls the driver through this
