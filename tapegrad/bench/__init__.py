@@ -4,3 +4,5 @@
 runs it in each system, :mod:`~tapegrad.bench.runner` times it. ``python -m tapegrad
 bench`` and the asv suite in ``asv_bench/`` both use these modules.
 """
+
+from . import dask_bench  # noqa: F401  (registers the data-parallel variants)

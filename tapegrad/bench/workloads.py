@@ -339,3 +339,30 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in [
     _tape_workload(10_000, 40, "1e4"),
     _tape_workload(100_000, 400, "1e5"),
 ]}
+
+
+# -- data-parallel rows: logistic regression over chunked data (tapegrad.dask) -------
+def _logreg_dask_inputs(rows: int, cols: int, quick_rows: int) -> Callable[[bool], tuple]:
+    def make(quick: bool) -> tuple:
+        rng = _rng()
+        n = quick_rows if quick else rows
+        X = rng.standard_normal((n, cols))
+        w_true = rng.standard_normal(cols) / math.sqrt(cols)
+        y = np.sign(X @ w_true + 0.5 * rng.standard_normal(n))
+        y[y == 0] = 1.0
+        return 0.1 * rng.standard_normal(cols), X, y
+
+    return make
+
+
+# The variants that apply: single-process floors and the chunked ones (dask_bench.py).
+DASK_WORKLOAD_VARIANTS = ("numpy", "eager", "compiled", "dask_1w", "dask_2w", "dask_glm")
+
+WORKLOADS.update({w.name: w for w in [
+    Workload("logreg_dask", "logistic regression 250000x32, 8 chunks (float64)",
+             _logreg_dask_inputs(250_000, 32, 2_000), (0,), logreg_loss, logreg_numpy,
+             variants=DASK_WORKLOAD_VARIANTS, rtol=1e-8),
+    Workload("logreg_dask_small", "logistic regression 1000x8, 2 chunks: per-call overhead",
+             _logreg_dask_inputs(1_000, 8, 200), (0,), logreg_loss, logreg_numpy,
+             variants=DASK_WORKLOAD_VARIANTS, rtol=1e-8),
+]})
