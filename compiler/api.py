@@ -9,6 +9,7 @@ itself). Everything else (tracing, lowering, the passes, code generation, guards
 from __future__ import annotations
 
 import gc
+import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -41,6 +42,7 @@ from .pipeline import build, describe_stages
 from .trace import arg_layout, array_leaves, flat_layout
 
 #: The keyword options :func:`compile` takes besides ``static_argnums`` and ``verify``.
+_COMPILING = threading.RLock()  # one compile at a time (see CompiledFunction._compile)
 OPTIONS = frozenset({"passes", "fuse", "numexpr", "check", "cache_size"})
 
 #: Warn when guards have failed this many times: the function probably reads a value
@@ -151,14 +153,18 @@ class CompiledFunction:
     def _compile(self, args: tuple, kwargs: dict, reason: str) -> Entry:
         # Compiling makes many small objects and no garbage cycles worth collecting;
         # the cyclic collector would rescan them again and again (superlinear on long
-        # tapes), so it waits until the program is built.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return self._compile_now(args, kwargs, reason)
-        finally:
-            if enabled:
-                gc.enable()
+        # tapes), so it waits until the program is built. One compile at a time in the
+        # process: threads calling compiled functions for the first time at once (Dask's
+        # threaded scheduler) would otherwise switch the collector back on under each
+        # other. Compiling holds the GIL throughout, so nothing is lost by waiting.
+        with _COMPILING:
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                return self._compile_now(args, kwargs, reason)
+            finally:
+                if enabled:
+                    gc.enable()
 
     def _compile_now(self, args: tuple, kwargs: dict, reason: str) -> Entry:
         if self.static_argnums and max(self.static_argnums) >= len(args):
