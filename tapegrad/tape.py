@@ -7,6 +7,7 @@ then answers ``t.gradient(target, sources)`` without touching any ``.grad``.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -114,40 +115,18 @@ class Tape:
             the gradient computation itself is recorded on it (nested tapes give
             second derivatives).
         """
-        if unconnected not in ("none", "zero"):
-            raise ValueError(f"tape.gradient: unconnected must be 'none' or 'zero', "
-                             f"got {unconnected!r}")
-        if self._used and not self.persistent:
-            raise RuntimeError(
-                "tape.gradient: a non-persistent tape can only compute one gradient; "
-                "its records were released. Use tg.tape(persistent=True) for several calls."
-            )
-        srcs, treedef = tree_flatten(sources)
-        for s in srcs:
-            if not isinstance(s, Tensor):
-                raise TypeError(f"tape.gradient: sources must be a tensor or a list, tuple "
-                                f"or dict of tensors, got {type(s).__name__}")
+        srcs, treedef = self._sources("gradient", sources, unconnected)
         if not (target is None or isinstance(target, Tensor) or _checks.backend_or_none(target)
                 is not None or isinstance(target, (int, float))):
             raise TypeError(f"tape.gradient: the target must be a tensor, got "
                             f"{type(target).__name__}")
-        self._used = True
-        # Record the backward pass when an enclosing tape is still recording.
-        outer = [tp for tp in _STATE.get().tapes if tp is not self]
-        create_graph = bool(outer) and _STATE.get().grad_enabled
-        off = [t for t in self._restore if not t._rg and t._node is None]
-        for t in off:
-            t._rg = True
-        try:
+        with self._sweep() as create_graph:
             if isinstance(target, Tensor) and target.requires_grad:
                 grads = backward([target], [output_gradient], sources=srcs,
                                  retain_graph=self.persistent or create_graph,
                                  create_graph=create_graph)
             else:
                 grads = [None] * len(srcs)
-        finally:
-            for t in off:
-                t._rg = False
         if unconnected == "zero":
             grads = [zeros_like(s) if g is None else g for s, g in zip(srcs, grads)]
         if not self.persistent:
@@ -186,31 +165,13 @@ class Tape:
         tensor([[2., 0.],
                 [0., 4.]])
         """
-        if unconnected not in ("none", "zero"):
-            raise ValueError(f"tape.jacobian: unconnected must be 'none' or 'zero', "
-                             f"got {unconnected!r}")
-        if self._used and not self.persistent:
-            raise RuntimeError(
-                "tape.jacobian: a non-persistent tape can only compute one gradient or "
-                "Jacobian; its records were released. Use tg.tape(persistent=True) for "
-                "several calls.")
         if not isinstance(target, Tensor):
             raise TypeError(f"tape.jacobian: the target must be a tensor, got "
                             f"{type(target).__name__}")
-        srcs, treedef = tree_flatten(sources)
-        for s in srcs:
-            if not isinstance(s, Tensor):
-                raise TypeError(f"tape.jacobian: sources must be a tensor or a list, tuple "
-                                f"or dict of tensors, got {type(s).__name__}")
-        self._used = True
-        outer = [tp for tp in _STATE.get().tapes if tp is not self]
-        create_graph = bool(outer) and _STATE.get().grad_enabled
-        off = [t for t in self._restore if not t._rg and t._node is None]
-        for t in off:
-            t._rg = True
+        srcs, treedef = self._sources("jacobian", sources, unconnected)
         n = target.size
         rows: list[list] = [[] for _ in srcs]
-        try:
+        with self._sweep() as create_graph:
             if target.requires_grad:
                 flat = zeros_like(target).data.reshape(-1)  # the target's backend
                 for i in range(n):
@@ -220,9 +181,6 @@ class Tape:
                                      retain_graph=True, create_graph=create_graph)
                     for k, g in enumerate(grads):
                         rows[k].append(g)
-        finally:
-            for t in off:
-                t._rg = False
         out = []
         for s, r in zip(srcs, rows):
             shape = tuple(target.shape) + tuple(s.shape)
@@ -234,6 +192,41 @@ class Tape:
         if not self.persistent:
             self._release()
         return tree_unflatten(treedef, out)
+
+    def _sources(self, what: str, sources: Any, unconnected: str) -> tuple[list, Any]:
+        """The checks ``gradient`` and ``jacobian`` share: the flat sources and structure."""
+        if unconnected not in ("none", "zero"):
+            raise ValueError(f"tape.{what}: unconnected must be 'none' or 'zero', "
+                             f"got {unconnected!r}")
+        if self._used and not self.persistent:
+            raise RuntimeError(
+                f"tape.{what}: a non-persistent tape can only compute one gradient or "
+                "Jacobian; its records were released. Use tg.tape(persistent=True) for "
+                "several calls.")
+        srcs, treedef = tree_flatten(sources)
+        for s in srcs:
+            if not isinstance(s, Tensor):
+                raise TypeError(f"tape.{what}: sources must be a tensor or a list, tuple "
+                                f"or dict of tensors, got {type(s).__name__}")
+        return srcs, treedef
+
+    @contextlib.contextmanager
+    def _sweep(self):
+        """Mark the tape used; the watched constants require grad during the sweeps.
+
+        Yields whether to record the sweeps: when an enclosing tape is still recording
+        (nested tapes give second derivatives).
+        """
+        self._used = True
+        outer = [tp for tp in _STATE.get().tapes if tp is not self]
+        off = [t for t in self._restore if not t._rg and t._node is None]
+        for t in off:
+            t._rg = True
+        try:
+            yield bool(outer) and _STATE.get().grad_enabled
+        finally:
+            for t in off:
+                t._rg = False
 
     def _release(self) -> None:
         for t in self._restore:
