@@ -167,7 +167,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, gradient]
     captured: dict[tuple, Any] = {}
     node_grads: dict = {}  # node -> gradient (a list for multi-output)
-    # Nodes holding a gradient. A heap of nodes pops the newest first (see Node.__lt__),
+    # Nodes holding a gradient, as (-seq, node): the heap pops the newest record first,
     # so a node is visited only after every reachable node that used its outputs (those
     # were recorded later): one sweep both discovers and orders the graph.
     heap: list = []
@@ -183,7 +183,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
         anomaly = _STATE.get().anomaly is True  # "sites" only records where
         pop = node_grads.pop
         while heap:
-            node = heappop(heap)
+            node = heappop(heap)[1]
             g = pop(node)
             args = node.args
             if args is None:
@@ -225,7 +225,7 @@ def backward(roots: Sequence[Tensor], grads: Sequence[Any], *, retain_graph: boo
                     prev = node_grads.get(n)
                     if prev is None:
                         node_grads[n] = ga
-                        heappush(heap, n)
+                        heappush(heap, (-n.seq, n))
                     else:
                         node_grads[n] = prev + ga
             if not retain_graph:
@@ -311,7 +311,7 @@ def _accumulate(node_grads: dict, heap: list, node, idx: int, g) -> None:
     """Add ``g`` to the gradient of output ``idx`` of ``node``; queue a node seen first."""
     prev = node_grads.get(node)
     if prev is None:
-        heappush(heap, node)
+        heappush(heap, (-node.seq, node))
     if node.prim.multiple_results:
         if prev is None:
             prev = node_grads[node] = [None] * len(node.out)

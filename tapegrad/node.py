@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .primitive import Primitive
 
+from .tensor import Tensor
+
 _seq = itertools.count()
 
 
@@ -41,10 +43,6 @@ class Node:
         self.site = None  # "file:line" of the recording call, under detect_anomaly
         self.edges = None  # after free(): what next_functions needs, without the values
 
-    def __lt__(self, other: Node) -> bool:
-        # "Comes first in the backward sweep": newer records first (heapq pops the least).
-        return self.seq > other.seq
-
     def name(self) -> str:
         """PyTorch-style name, e.g. ``"MulBackward1"``."""
         if self.variant is None:
@@ -57,8 +55,6 @@ class Node:
     @property
     def next_functions(self) -> tuple:
         """Pairs ``(node or AccumulateGrad or None, output index)``, one per argument."""
-        from .tensor import Tensor
-
         if self.args is None:  # freed: the links were kept, the values dropped
             return tuple(e if type(e) is tuple else (AccumulateGrad(e), 0)
                          for e in self.edges or ())
@@ -82,17 +78,21 @@ class Node:
         args = self.args
         if self.variant is None:
             self.variant = self.prim.variant(args)
-        self.edges = tuple(_edge(a) for a in args)
+        # Per argument: a leaf that requires grad (AccumulateGrad's variable), an
+        # upstream (node, output index), or (None, 0). One loop: this runs per record.
+        edges = []
+        for a in args:
+            if type(a) is Tensor and a._rg:
+                n = a._node
+                edges.append(a if n is None else (n, a._idx))
+            else:
+                edges.append(_NO_EDGE)
+        self.edges = edges
         self.args = None
         self.out = None
 
 
-def _edge(a: Any) -> Any:
-    # A leaf tensor that requires grad (AccumulateGrad's variable), an upstream
-    # (node, output index), or (None, 0). Tensors are told apart by their ``_rg`` slot.
-    if getattr(a, "_rg", False):
-        return a if a._node is None else (a._node, a._idx)
-    return (None, 0)
+_NO_EDGE = (None, 0)
 
 
 class AccumulateGrad:
