@@ -24,8 +24,8 @@ END = "<!-- END GENERATED: supported functions -->"
 # Compositions whose results are constants of their inputs.
 _CONSTANT = {"fftfreq", "rfftfreq"}
 # Compositions of operations without a gradient (integer or picked-by-value results).
-_NO_GRADIENT = {"argwhere", "count_nonzero", "flatnonzero", "unique_all", "unique_counts",
-                "unique_inverse", "unique_values"}
+_NO_GRADIENT = {"argwhere", "count_nonzero", "flatnonzero", "matrix_rank", "unique_all",
+                "unique_counts", "unique_inverse", "unique_values"}
 # Names that bind a primitive registered under another name.
 _PRIMITIVE_NAMES = {"solve": "linalg_solve", "pow": "power", "true_divide": "divide",
                     "square": "power", "amax": "max", "amin": "min", "absolute": "abs",

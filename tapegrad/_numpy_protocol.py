@@ -22,9 +22,10 @@ import numpy as np
 import tapegrad
 
 from . import _inplace
-from .backend import to_device, to_numpy
+from ._array_api import backend_of_safe, finfo, iinfo, standard_asarray_dtype
+from .backend import device_of, dtype_name, to_numpy
 from .primitive import holds_tensor, pack_sequence
-from .tensor import Tensor, tensor
+from .tensor import Tensor, _device_key, tensor
 
 __array_api_version__ = "2023.12"
 
@@ -215,17 +216,51 @@ def array_namespace(self: Tensor | None = None, api_version: str | None = None):
 
 # -- the array-API names tapegrad spells differently or lacks as functions ----------------
 def asarray(obj: Any, /, *, dtype=None, device=None, copy: bool | None = None) -> Tensor:
-    """The array API's ``asarray``: a tensor (``obj`` itself when nothing changes)."""
-    if device not in (None, "cpu") and not isinstance(obj, Tensor):
-        return Tensor(to_device(to_numpy(asarray(obj, dtype=dtype).data), device, "asarray"))
+    """The array API's ``asarray``: a tensor (``obj`` itself when nothing changes).
+
+    Python data follows the standard's dtype rule, unlike :func:`tapegrad.tensor`:
+    bools give bool, ints the default integer dtype (int64), floats the default float
+    dtype and complex numbers its complex counterpart. Arrays keep their dtype and, with
+    ``copy=None`` or ``False``, their memory. A list of tensors is stacked (recorded, so
+    the gradient reaches the elements). ``copy=False`` raises ``ValueError`` when a copy
+    cannot be avoided.
+    """
+    if device is not None and not isinstance(obj, Tensor):
+        out = asarray(obj, dtype=dtype, copy=copy)
+        return out if device_of(out.data) == _device_key(device) else out.to_device(device)
     if isinstance(obj, (list, tuple)) and holds_tensor(obj):
         obj = pack_sequence(obj)  # recorded: the gradient reaches the elements
-        copy = False  # stacking made a new array
+        copy = None if copy is False else copy  # stacking made a new array
     if isinstance(obj, Tensor):
-        if dtype is not None and obj.dtype != np.dtype(dtype):
+        if dtype is not None and obj.dtype != np.dtype(dtype_name(dtype)):
+            if copy is False:
+                raise ValueError(f"asarray: converting {obj.dtype} to {dtype} needs a copy, "
+                                 "but copy=False")
             return tapegrad.astype(obj, dtype)
+        if device is not None and device_of(obj.data) != _device_key(device):
+            return asarray(obj.to_device(device), dtype=dtype, copy=False if copy is False
+                           else None)
         return tensor(obj) if copy else obj
-    return tensor(obj, dtype=dtype)
+    if backend_of_safe(obj) is not None:  # an array (or NumPy scalar) of some library
+        if not copy and (dtype is None or obj.dtype == np.dtype(dtype_name(dtype))):
+            if isinstance(obj, np.generic):
+                if copy is False:
+                    raise ValueError("asarray: a NumPy scalar cannot be wrapped without a "
+                                     "copy (copy=False)")
+                return tensor(obj)
+            return Tensor(obj)
+        if copy is False:
+            raise ValueError(f"asarray: converting {obj.dtype} to {dtype} needs a copy, but "
+                             "copy=False")
+        return tensor(obj, dtype=dtype)
+    if copy is False:  # only a buffer (memoryview, bytearray) can be shared
+        try:
+            return Tensor(np.asarray(obj, dtype=None if dtype is None else dtype_name(dtype),
+                                     copy=False))
+        except ValueError:
+            raise ValueError(f"asarray: a Python {type(obj).__name__} cannot become an "
+                             "array without a copy (copy=False)") from None
+    return tensor(obj, dtype=dtype if dtype is not None else standard_asarray_dtype(obj))
 
 
 def isdtype(dtype, kind) -> bool:
@@ -236,8 +271,8 @@ def isdtype(dtype, kind) -> bool:
     if isinstance(kind, tuple):
         return any(isdtype(dtype, k) for k in kind)
     if isinstance(kind, str):
-        return np.dtype(dtype).kind in kinds[kind]
-    return np.dtype(dtype) == np.dtype(kind)
+        return np.dtype(dtype_name(dtype)).kind in kinds[kind]  # any namespace's dtype
+    return np.dtype(dtype_name(dtype)) == np.dtype(dtype_name(kind))
 
 
 _NAMESPACE_ATTRS = {
@@ -245,7 +280,7 @@ _NAMESPACE_ATTRS = {
                                 "uint32", "uint64", "float32", "float64", "complex64",
                                 "complex128")},
     "e": math.e, "pi": math.pi, "inf": math.inf, "nan": math.nan, "newaxis": None,
-    "asarray": asarray, "isdtype": isdtype, "finfo": np.finfo, "iinfo": np.iinfo,
+    "asarray": asarray, "isdtype": isdtype, "finfo": finfo, "iinfo": iinfo,
     "result_type": lambda *a: np.result_type(*_data(a)),
     "can_cast": lambda f, t: np.can_cast(_data(f), t),
     "__array_api_version__": __array_api_version__,

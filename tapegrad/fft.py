@@ -133,11 +133,37 @@ def ifftshift(x, axes=None):
     return _shift(x, axes, -1)
 
 
-def fftfreq(n: int, d: float = 1.0) -> Tensor:
-    """Sample frequencies of :func:`fft` (a constant)."""
-    return Tensor(np.fft.fftfreq(n, d))
+def _freq(fn, n: int, d: float, dtype, device, op: str) -> Tensor:
+    from .primitives.create import _dtype, _placed
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{op}: n must be a positive integer, got {n!r}")
+    dt = _dtype(dtype)
+    if dt.kind != "f":
+        raise ValueError(f"{op}: dtype must be a real floating-point dtype, got {dt}")
+    return Tensor(_placed(fn(int(n), d).astype(dt, copy=False), device, op))
 
 
-def rfftfreq(n: int, d: float = 1.0) -> Tensor:
-    """Sample frequencies of :func:`rfft` (a constant)."""
-    return Tensor(np.fft.rfftfreq(n, d))
+def fftfreq(n: int, /, d: float = 1.0, *, dtype=None, device=None) -> Tensor:
+    """Sample frequencies of :func:`fft` (a constant).
+
+    Parameters
+    ----------
+    n : int
+        The window length.
+    d : float
+        The sample spacing.
+    dtype : dtype, optional
+        A real floating-point dtype; the default float dtype unless given.
+    device : optional
+        Where to create it (``"cpu"`` by default).
+    """
+    return _freq(np.fft.fftfreq, n, d, dtype, device, "fftfreq")
+
+
+def rfftfreq(n: int, /, d: float = 1.0, *, dtype=None, device=None) -> Tensor:
+    """Sample frequencies of :func:`rfft` (a constant; ``n // 2 + 1`` of them).
+
+    Parameters are those of :func:`fftfreq`.
+    """
+    return _freq(np.fft.rfftfreq, n, d, dtype, device, "rfftfreq")
