@@ -239,7 +239,6 @@ def backend_of_safe(obj: Any):
         return None
 
 
-from . import _linalg_api  # noqa: E402,F401  (installs the array API's tg.linalg signatures)
 
 Tensor.__dlpack__ = _dlpack
 Tensor.__dlpack_device__ = _dlpack_device

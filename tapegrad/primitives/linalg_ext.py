@@ -329,5 +329,15 @@ def _pinv_vjp(g, a, out):
     return (t1 + t2 + t3,)
 
 
+def _pinv_rtol_vjp(g, a, rtol, out):
+    # The cut-off does not enter the rule (rank locally constant): JAX's pinv JVP.
+    return _pinv_vjp(g, a, out=out)[0], None
+
+
+pinv_rtol_p = primitive("pinv_rtol", lambda xp, a, rtol: xp.linalg.pinv(a, rtol=rtol),
+                        _pinv_rtol_vjp, grad_name="LinalgPinv", saves_output=True)
+
+
+
 pinv_p = primitive("pinv", lambda xp, a: xp.linalg.pinv(a), _pinv_vjp, grad_name="LinalgPinv",
                    saves_output=True)

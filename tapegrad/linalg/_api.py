@@ -2,8 +2,8 @@
 ``qr(mode="complete")``, ``svd(full_matrices=True)`` of non-square matrices,
 ``trace(dtype=)`` and ``vector_norm(keepdims=True)`` with ``axis=None``.
 
-Each wraps the function of :mod:`tapegrad.linalg` of the same name and is installed
-there when tapegrad is imported (see the bottom of this file). Where a factorization is
+Each extends the NumPy-style function of the same name in ``_core.py``; the package
+exports these. Where a factorization is
 not unique (the extra columns of a complete ``Q`` or of a full ``U``/``Vh``) there is no
 gradient, as in JAX: the value is computed for inputs outside a gradient graph, and a
 tensor being differentiated is refused with ``NotImplementedError``.
@@ -17,13 +17,12 @@ import numpy as np
 
 import tapegrad.primitives as P
 
-from . import linalg as _linalg
-from ._state import no_grad
-from .backend import backend_of, dtype_kind
-from .primitive import primitive
-from .primitives._util import data_of, shape_of
-from .primitives.linalg_ext import QRResult, SVDResult, _pinv_vjp
-from .tensor import Tensor
+from .._state import no_grad
+from ..backend import backend_of, dtype_kind
+from ..primitives._util import data_of, shape_of
+from ..primitives.linalg_ext import QRResult, SVDResult, pinv_rtol_p
+from ..tensor import Tensor
+from . import _core as _linalg
 
 _qr, _svd, _pinv, _trace = _linalg.qr, _linalg.svd, _linalg.pinv, _linalg.trace
 _vector_norm = _linalg.vector_norm
@@ -120,15 +119,6 @@ def svd(x: Any, /, full_matrices: bool = True, compute_uv: bool = True) -> Any:
     _refuse_graph(x, "svd", "full_matrices=True for a non-square matrix",
                   "full_matrices=False")
     return SVDResult(*_direct(x, lambda xp, a: xp.linalg.svd(a, full_matrices=True)))
-
-
-def _pinv_rtol_vjp(g, a, rtol, out):
-    # The cut-off does not enter the rule (rank locally constant): JAX's pinv JVP.
-    return _pinv_vjp(g, a, out=out)[0], None
-
-
-pinv_rtol_p = primitive("pinv_rtol", lambda xp, a, rtol: xp.linalg.pinv(a, rtol=rtol),
-                        _pinv_rtol_vjp, grad_name="LinalgPinv", saves_output=True)
 
 
 def pinv(x: Any, /, *, rtol: Any = None) -> Tensor:
@@ -239,11 +229,3 @@ def vector_norm(x: Any, /, *, axis: Any = None, keepdims: bool = False,
     if axis is None and keepdims:
         out = P.reshape(out, (1,) * len(shape_of(x)))
     return out
-
-
-for _fn in (qr, svd, pinv, matrix_rank, trace, vector_norm):
-    _fn.__module__ = "tapegrad.linalg"
-    setattr(_linalg, _fn.__name__, _fn)
-if "matrix_rank" not in _linalg.__all__:
-    _linalg.__all__.append("matrix_rank")
-del _fn

@@ -1,13 +1,4 @@
-"""``tg.linalg``: NumPy's and the array API's ``linalg`` namespace, differentiable.
-
-Every function takes real or complex matrices; complex gradients follow JAX's convention
-(``jax.vjp``'s transpose, never its conjugate).
-
-The matrix primitives (``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``, ``eigh``,
-``eig``, ``qr``, ``svd``, ``pinv``) are defined in :mod:`tapegrad.primitives.linalg_ext`; norms and
-the rest are compositions, written as ``jax.numpy.linalg`` writes them so that their
-gradients at the awkward points (zero vectors, ties) agree with JAX.
-"""
+"""The NumPy-style functions of ``tg.linalg`` (see the package for the whole namespace)."""
 
 from __future__ import annotations
 
@@ -17,12 +8,12 @@ import numpy as np
 
 import tapegrad.primitives as P
 
-from .backend import is_floating
-from .primitives._native import is_complex
-from .primitives._util import norm_axis, shape_of
-from .primitives.contract import cross, outer, tensordot, vecdot
-from .primitives.linalg import matmul
-from .primitives.linalg_ext import (
+from ..backend import is_floating
+from ..primitives._native import is_complex
+from ..primitives._util import norm_axis, shape_of
+from ..primitives.contract import cross, outer, tensordot, vecdot
+from ..primitives.linalg import matmul
+from ..primitives.linalg_ext import (
     EighResult,
     EigResult,
     QRResult,
@@ -39,7 +30,7 @@ from .primitives.linalg_ext import (
     slogdet_p,
     svd_p,
 )
-from .primitives.structure import matrix_transpose
+from ..primitives.structure import matrix_transpose
 
 __all__ = [
     "cholesky", "cross", "det", "diagonal", "eig", "eigh", "eigvals", "eigvalsh", "inv", "matmul",
