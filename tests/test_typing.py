@@ -1,8 +1,10 @@
-"""Type checkers see tapegrad's annotations: mypy accepts a user script that uses the
-tensor API, tg.nn and tg.optim, and still catches a real mistake in one."""
+"""Type checkers see tapegrad's annotations: mypy (and pyright, where installed) accept a
+user script that uses the tensor API, tg.nn and tg.optim, and mypy still catches a real
+mistake in one."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -100,6 +102,21 @@ def test_mypy_still_catches_mistakes(tmp_path):
     assert '"Tensor" has no attribute "no_such_method"' in proc.stdout
     assert 'expression has type "Tensor", variable has type "int"' in proc.stdout
     assert "Found 2 errors" in proc.stdout
+
+
+def test_pyright_sees_the_same_types(tmp_path):
+    # pyright is not in the test extra (it fetches its Node.js package on first use):
+    # run where it is installed; mypy above checks the same script everywhere.
+    if shutil.which("pyright") is None:
+        pytest.skip("pyright is not installed (pip install pyright)")
+    (tmp_path / "user.py").write_text(USER_SCRIPT + "\nreveal_type(x * 2.0 + 1)\n")
+    config = {"extraPaths": [str(ROOT)], "typeCheckingMode": "basic"}
+    (tmp_path / "pyrightconfig.json").write_text(json.dumps(config))
+    proc = subprocess.run(["pyright", "user.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'Type of "x * 2 + 1" is "Tensor"' in proc.stdout
+    assert "0 errors" in proc.stdout
 
 
 def test_declarations_change_nothing_at_run_time():
