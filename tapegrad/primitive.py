@@ -244,10 +244,12 @@ class UnsupportedOperand(TypeError):
 
 
 def _named(name: str, e: ValueError) -> ValueError:
+    """NumPy's plain ValueError with the operation's name in front. Its subclasses
+    (``LinAlgError``, ``AxisError``) stay as they are: callers catch them by type."""
     msg = str(e)
-    if msg.startswith(f"{name}:") or msg.startswith(f"{name} "):
+    if type(e) is not ValueError or msg.startswith((f"{name}:", f"{name} ")):
         return e
-    return type(e)(f"{name}: {msg}") if type(e) is ValueError else ValueError(f"{name}: {msg}")
+    return ValueError(f"{name}: {msg}")
 
 
 def _ensure_ndarray(out):
