@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jax_ref import FAST_COMPILE, TRACE_ERRORS
 from op_specs import SPECS, scaled
 
 import tapegrad as tg
@@ -102,16 +103,6 @@ def _cotangent(rng, like):
     return ct.astype(like.dtype)
 
 
-_TRACE_ERRORS = tuple(getattr(jax.errors, n) for n in (
-    "ConcretizationTypeError", "NonConcreteBooleanIndexError", "TracerArrayConversionError",
-    "TracerBoolConversionError", "TracerIntegerConversionError"))
-
-
-# Each example compiles a new small program: skip XLA's backend optimisations, which
-# cost more than they save here.
-_FAST_COMPILE = {"xla_backend_optimization_level": 0}
-
-
 def _jax_reference(spec, arrays, kw, idx, rng):
     """``(output, cotangent, jax.vjp's gradients)``, compiled as one program (much faster
     than jax's op-by-op dispatch) unless the reference needs concrete values."""
@@ -129,8 +120,8 @@ def _jax_reference(spec, arrays, kw, idx, rng):
     primals = [jnp.asarray(arrays[i]) for i in idx]
     try:
         like = jax.eval_shape(f, *primals)
-        run = jax.jit(out_and_grads, compiler_options=_FAST_COMPILE)
-    except _TRACE_ERRORS:  # a value-dependent shape (nonzero, unique...): run eagerly
+        run = jax.jit(out_and_grads, compiler_options=FAST_COMPILE)
+    except TRACE_ERRORS:  # a value-dependent shape (nonzero, unique...): run eagerly
         like, run = f(*primals), out_and_grads
     if not jnp.issubdtype(like.dtype, jnp.inexact):
         return np.asarray(f(*primals)), None, None  # no gradient to compare
