@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_transforms import _close  # pytrees of tensors against jax's
 
 import tapegrad as tg
 
@@ -97,19 +98,6 @@ def _loss(lib):
     return loss
 
 
-def _np(tree):
-    """Tensors (and jax arrays) of a pytree as NumPy arrays."""
-    return jax.tree_util.tree_map(
-        lambda v: v.numpy() if isinstance(v, tg.Tensor) else np.asarray(v), tree,
-        is_leaf=lambda v: isinstance(v, tg.Tensor))
-
-
-def _close(got, want):
-    got, want = _np(got), _np(want)
-    assert jax.tree_util.tree_structure(got) == jax.tree_util.tree_structure(want)
-    for g, w in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(want)):
-        assert g.shape == w.shape
-        np.testing.assert_allclose(g, w, **TOL)
 
 
 # -- flattening against jax.tree_util ---------------------------------------------
