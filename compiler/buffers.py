@@ -22,17 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from tapegrad.primitive import registry
 
 from .ir import Eqn, FusedKernel, Graph, Var
 
 
 def _ufunc(prim: Any) -> bool:
-    name = getattr(prim, "xp_name", None)
-    return (registry.get(getattr(prim, "name", None)) is prim and name is not None
-            and isinstance(getattr(np, name, None), np.ufunc))
+    return (getattr(prim, "ufunc", None) is not None
+            and registry.get(getattr(prim, "name", None)) is prim)
 
 
 def allocates(e: Eqn) -> bool:

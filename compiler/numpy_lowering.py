@@ -37,12 +37,13 @@ def _all_scalar(eqn) -> bool:
 
 
 def _ufunc_named(prim: Any) -> bool:
-    return isinstance(getattr(np, getattr(prim, "xp_name", None) or "", None), np.ufunc)
+    return getattr(prim, "ufunc", None) is not None
 
 
 def _ufunc(prim: Any, params: dict) -> Any:
-    f = getattr(np, prim.xp_name, None) if getattr(prim, "xp_name", None) else None
-    return f if isinstance(f, np.ufunc) and not params else None
+    """The primitive's ufunc when the call is a plain ufunc call (no parameters)."""
+    f = getattr(prim, "ufunc", None)
+    return f if f is not None and not params else None
 
 
 class GenericLowering:

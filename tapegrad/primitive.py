@@ -94,7 +94,7 @@ class Primitive:
     __slots__ = ("name", "impl", "vjp", "grad_name", "elementwise", "xp_name", "numexpr",
                  "saves_output", "variant", "multiple_results", "aliasing", "commutative",
                  "shape_rule", "short", "operator", "cuda", "cuda_integer", "cuda_operands",
-                 "doc", "_np_fn", "__dict__")
+                 "ufunc", "doc", "_np_fn", "__dict__")
 
     def __init__(self, name: str, impl: Callable, vjp: Callable | None, *,
                  grad_name: str | None = None, elementwise: bool = False,
@@ -124,8 +124,12 @@ class Primitive:
         self.saves_output = saves_output
         self.variant = variant
         self.multiple_results = multiple_results
-        if aliasing is None and xp_name and isinstance(getattr(np, xp_name, None), np.ufunc):
-            aliasing = "fresh"  # a ufunc always returns a new array
+        # The NumPy ufunc ``impl`` calls, when it is one: generated code calls it (with
+        # ``out=``), and it always returns a new array.
+        fn = getattr(np, xp_name, None) if xp_name else None
+        self.ufunc = fn if isinstance(fn, np.ufunc) else None
+        if aliasing is None and self.ufunc is not None:
+            aliasing = "fresh"
         self.aliasing = aliasing
         self.commutative = commutative
         self.shape_rule = shape_rule
